@@ -1,0 +1,95 @@
+"""Runtime settings: environment variables over the defaults in ``config/defaults.toml``.
+
+One frozen object is built at start (``Settings.from_env()``) and handed to
+whatever needs it; nothing reads the environment anywhere else.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+
+ENV_NAMES = {
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "database_url": "DATABASE_URL",
+    "http_host": "TRACKER_HTTP_HOST",
+    "http_port": "TRACKER_HTTP_PORT",
+    "topic_prefix": "TRACKER_TOPIC_PREFIX",
+    "topic_partitions": "TRACKER_TOPIC_PARTITIONS",
+    "consumer_group": "TRACKER_CONSUMER_GROUP",
+    "timezone": "TRACKER_TIMEZONE",
+    "reminder_time": "TRACKER_REMINDER_TIME",
+    "tick_seconds": "TRACKER_TICK_SECONDS",
+    "clock": "TRACKER_CLOCK",
+    "jurisdiction": "TRACKER_JURISDICTION",
+    "broker_session_timeout": "TRACKER_BROKER_SESSION_TIMEOUT",
+    "fetch_max_wait_ms": "TRACKER_FETCH_MAX_WAIT_MS",
+    "max_event_bytes": "TRACKER_MAX_EVENT_BYTES",
+    "calendar_dir": "TRACKER_CALENDAR_DIR",
+    "policy_dir": "TRACKER_POLICY_DIR",
+    "departments_file": "TRACKER_DEPARTMENTS_FILE",
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap_servers: str
+    database_url: str
+    http_host: str
+    http_port: int
+    topic_prefix: str
+    topic_partitions: int
+    consumer_group: str
+    timezone: str
+    reminder_time: str
+    tick_seconds: float
+    clock: str
+    jurisdiction: str
+    broker_session_timeout: float
+    fetch_max_wait_ms: int
+    max_event_bytes: int
+    calendar_dir: str = str(CONFIG_DIR / "calendars")
+    policy_dir: str = str(CONFIG_DIR / "policies")
+    departments_file: str = str(CONFIG_DIR / "departments.yaml")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults from the TOML file, then the environment, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict = tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+        types = {f.name: f.type for f in fields(cls)}
+        for name, env_name in ENV_NAMES.items():
+            if env_name in environ and environ[env_name] != "":
+                values[name] = _coerce(env_name, environ[env_name], types[name])
+        values.update(overrides)
+        unknown = set(values) - set(types)
+        if unknown:
+            raise SettingsError(f"unknown settings in {DEFAULTS_FILE}: {sorted(unknown)}")
+        return cls(**values)
+
+    def topic(self, name: str) -> str:
+        """Full topic name with the configured prefix, e.g. ``catalog.dead-letters``."""
+        return f"{self.topic_prefix}{name}"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _coerce(env_name: str, raw: str, type_name: str):
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{env_name}={raw!r} is not a {type_name}") from None
+    return raw
