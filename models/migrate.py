@@ -1,0 +1,36 @@
+"""Schema migrations, run from code (``upgrade(engine_or_url)``); Alembic scripts in ``models/migrations``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from models.sql import create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the newest)."""
+    engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    if isinstance(engine_or_url, str):
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,114 @@
+"""The outbox as the relay sees it, and the leases that pick the one relaying worker.
+
+How to call (each method is one short transaction of its own)::
+
+    outbox = Outbox(engine)            # engine from config.bootstrap.build_engine(settings)
+    if outbox.try_acquire_lease("relay", holder, ttl_seconds=15, now_utc=clock.now()):
+        for message in outbox.pending(500):          # in id order
+            ...send message.value to settings.topic(message.topic), key=message.key, headers=message.headers
+        outbox.mark_sent([(message.id, partition, offset), ...])
+
+After a crash the relay reads each partition from ``last_sent_offset(topic,
+partition) + 1`` to the high-water mark and calls
+``mark_sent_by_event_ids(topic, partition, {event_id: offset})`` for the
+records it finds (the CloudEvents id is in the value and in the ``ce_id``
+header), so nothing is sent twice. The lease is renewed by calling
+``try_acquire_lease`` again before it expires; ``release_lease`` on shutdown.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from models import tables as t
+from models.sql import insert_ignoring_duplicates
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    topic: str  # logical name, without the configured prefix
+    key: bytes | None
+    value: bytes  # CloudEvents structured JSON, UTF-8
+    headers: tuple[tuple[str, bytes], ...]
+    event_id: str  # the CloudEvents id
+
+
+def headers_to_json(headers: Iterable[tuple[str, bytes]]) -> list[list[str]]:
+    return [[name, value.decode("utf-8")] for name, value in headers]
+
+
+def headers_from_json(stored) -> tuple[tuple[str, bytes], ...]:
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    return tuple((name, value.encode("utf-8")) for name, value in stored)
+
+
+class Outbox:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def pending(self, limit: int = 500) -> list[OutboxMessage]:
+        """Unsent messages, oldest first."""
+        query = (sa.select(t.outbox).where(t.outbox.c.sent.is_(False)).order_by(t.outbox.c.id).limit(limit))
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [OutboxMessage(id=row["id"], topic=row["topic"], key=row["key"], value=bytes(row["value"]),
+                              headers=headers_from_json(row["headers"]), event_id=row["event_id"]) for row in rows]
+
+    def mark_sent(self, sent: Iterable[tuple[int, int, int]]) -> int:
+        """Record (outbox id, partition, offset) for each message the broker acknowledged."""
+        count = 0
+        with self.engine.begin() as conn:
+            for outbox_id, partition, offset in sent:
+                count += conn.execute(
+                    sa.update(t.outbox).where(t.outbox.c.id == outbox_id)
+                    .values(sent=True, partition=partition, offset=offset)).rowcount
+        return count
+
+    def last_sent_offset(self, topic: str, partition: int) -> int | None:
+        query = sa.select(sa.func.max(t.outbox.c.offset)).where(
+            t.outbox.c.topic == topic, t.outbox.c.partition == partition, t.outbox.c.sent.is_(True))
+        with self.engine.begin() as conn:
+            return conn.execute(query).scalar()
+
+    def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int:
+        """Mark as sent the messages found on the broker after a crash (event id -> offset)."""
+        count = 0
+        with self.engine.begin() as conn:
+            for event_id, offset in found.items():
+                count += conn.execute(
+                    sa.update(t.outbox).where(t.outbox.c.event_id == event_id, t.outbox.c.topic == topic,
+                                              t.outbox.c.sent.is_(False))
+                    .values(sent=True, partition=partition, offset=offset)).rowcount
+        return count
+
+    def pending_count(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t.outbox)
+                                .where(t.outbox.c.sent.is_(False))).scalar_one()
+
+    def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float, now_utc: datetime) -> bool:
+        """Take or renew the lease ``name``; True when ``holder`` holds it until now + ttl."""
+        with self.engine.begin() as conn:
+            return acquire_lease(conn, name, holder, ttl_seconds, now_utc)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(t.leases).where(t.leases.c.name == name, t.leases.c.holder == holder))
+
+
+def acquire_lease(conn: Connection, name: str, holder: str, ttl_seconds: float, now_utc: datetime) -> bool:
+    expires = now_utc + timedelta(seconds=ttl_seconds)
+    if insert_ignoring_duplicates(conn, t.leases, {"name": name, "holder": holder, "expires_at": expires}):
+        return True
+    result = conn.execute(
+        sa.update(t.leases)
+        .where(t.leases.c.name == name, sa.or_(t.leases.c.holder == holder, t.leases.c.expires_at <= now_utc))
+        .values(holder=holder, expires_at=expires))
+    return result.rowcount == 1

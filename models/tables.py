@@ -1,0 +1,176 @@
+"""SQLAlchemy tables, beside the domain (the domain never imports this module).
+
+Every instant is stored in UTC through ``UTCDateTime`` so SQLite (no time zone
+type) and PostgreSQL (``timestamptz``) give back the same aware datetimes and
+compare them the same way. The indexes named ``ix_obligations_due_*`` are what
+keeps the tick's "what is due now" query fast with many open obligations.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; pass an aware one")
+        value = value.astimezone(timezone.utc)
+        # SQLite stores text: naive UTC text sorts and compares correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+processed_events = sa.Table(
+    "processed_events", metadata,
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("event_id", sa.String(256), primary_key=True),
+    sa.Column("type", sa.String(128), nullable=False),
+    sa.Column("processed_at", UTCDateTime(), nullable=False),
+)
+
+obligations = sa.Table(
+    "obligations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("trigger_source", sa.String(512), nullable=False),
+    sa.Column("trigger_event_id", sa.String(256), nullable=False),
+    sa.Column("trigger_type", sa.String(128), nullable=False),
+    sa.Column("trigger_summary", sa.Text(), nullable=False),
+    sa.Column("subject_ref", sa.String(256), nullable=True),
+    sa.Column("start_day", sa.Date(), nullable=False),
+    sa.Column("working_days", sa.Integer(), nullable=False),
+    sa.Column("due_date", sa.Date(), nullable=False),
+    sa.Column("due_end", UTCDateTime(), nullable=False),
+    sa.Column("provisional", sa.Boolean(), nullable=False),
+    sa.Column("policy_id", sa.String(128), nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("article", sa.String(64), nullable=False),
+    sa.Column("overdue_citations", sa.JSON(), nullable=False),
+    sa.Column("reminder_stages", sa.JSON(), nullable=False),
+    sa.Column("reminder_time", sa.String(5), nullable=False),
+    sa.Column("stages_sent", sa.JSON(), nullable=False),
+    sa.Column("next_reminder_at", UTCDateTime(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("on_time", sa.Boolean(), nullable=True),
+    sa.Column("completed_at", UTCDateTime(), nullable=True),
+    sa.Column("completed_by", sa.String(256), nullable=True),
+    sa.Column("working_days_taken", sa.Integer(), nullable=True),
+    sa.Column("opened_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+sa.Index("ix_obligations_due_reminder", obligations.c.status, obligations.c.next_reminder_at)
+sa.Index("ix_obligations_due_end", obligations.c.status, obligations.c.due_end)
+sa.Index("ix_obligations_department", obligations.c.department, obligations.c.status, obligations.c.due_date)
+sa.Index("ix_obligations_trigger", obligations.c.trigger_event_id, obligations.c.department)
+sa.Index("ix_obligations_subject", obligations.c.kind, obligations.c.department, obligations.c.subject_ref)
+sa.Index("ix_obligations_start_day", obligations.c.start_day)
+
+obligation_history = sa.Table(
+    "obligation_history", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("obligation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("what", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(256), nullable=True),
+    sa.Column("detail", sa.JSON(), nullable=False),
+)
+
+reminders = sa.Table(
+    "reminders", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("obligation_id", sa.String(64), nullable=False),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("stage", sa.Integer(), nullable=False),
+    sa.Column("working_days_left", sa.Integer(), nullable=False),
+    sa.Column("due_date", sa.Date(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("obligation_id", "stage", name="uq_reminders_obligation_stage"),
+)
+
+violations = sa.Table(
+    "violations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("article", sa.String(64), nullable=False),
+    sa.Column("articles", sa.JSON(), nullable=False),
+    sa.Column("department", sa.String(64), nullable=False, index=True),
+    sa.Column("obligation_id", sa.String(64), nullable=True, index=True),
+    sa.Column("trigger_event_id", sa.String(256), nullable=False),
+    sa.Column("due_date", sa.Date(), nullable=True),
+    sa.Column("detected_at", UTCDateTime(), nullable=False),
+    sa.Column("event_day", sa.Date(), nullable=False, index=True),
+    sa.Column("policy_id", sa.String(128), nullable=False),
+    sa.Column("explanation", sa.Text(), nullable=False),
+    sa.Column("detail", sa.JSON(), nullable=False),
+)
+
+pending_resolutions = sa.Table(
+    "pending_resolutions", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("trigger_event_id", sa.String(256), primary_key=True),
+    sa.Column("update_event_id", sa.String(256), primary_key=True),
+    sa.Column("update_source", sa.String(512), nullable=False),
+    sa.Column("submitted_at", UTCDateTime(), nullable=False),
+    sa.Column("catalog_version", sa.String(256), nullable=False),
+)
+
+unassessed_events = sa.Table(
+    "unassessed_events", metadata,
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("event_id", sa.String(256), primary_key=True),
+    sa.Column("type", sa.String(128), nullable=False),
+    sa.Column("start_day", sa.Date(), nullable=False),
+    sa.Column("departments", sa.JSON(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("event", sa.JSON(), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(256), nullable=False, unique=True),
+    sa.Column("topic", sa.String(256), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=True),
+    sa.Column("value", sa.LargeBinary(), nullable=False),
+    sa.Column("headers", sa.JSON(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("sent", sa.Boolean(), nullable=False, default=False),
+    sa.Column("partition", sa.Integer(), nullable=True),
+    sa.Column("offset", sa.BigInteger(), nullable=True),
+)
+sa.Index("ix_outbox_pending", outbox.c.sent, outbox.c.id)
+sa.Index("ix_outbox_topic_partition", outbox.c.topic, outbox.c.partition, outbox.c.offset)
+
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(256), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+
