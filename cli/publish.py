@@ -1,0 +1,201 @@
+"""``catalog-tracker publish``: send one valid input event, for upstream engineers.
+
+    catalog-tracker publish regulation-change --regulation-id R1 --title "…" \\
+        --changed-on 2026-03-02 --department yh-edu --department yh-fin
+    catalog-tracker publish catalog-update --file update.json
+
+Options build the event's ``data``; ``--file`` reads either a whole CloudEvent
+(it has ``specversion``) or just its ``data`` object, and options given beside
+it override fields of ``data``. The event is validated exactly as the tracker
+will read it (``streams.publisher``); invalid input is refused with the reason
+and exit status 2, and nothing is sent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from models import events as ev
+
+EXIT_INVALID = 2
+EXIT_SEND_FAILED = 1
+
+# sub-command -> (event type, data fields filled from options: (option dest, data field))
+KINDS: dict[str, str] = {
+    "regulation-change": ev.REGULATION_CHANGED,
+    "duty-change": ev.DUTY_CHANGED,
+    "catalog-update": ev.CATALOG_UPDATED,
+    "objection": ev.OBJECTION_RAISED,
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "publish", help="build, validate and send one input event (CloudEvents, structured JSON mode)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    p = kinds.add_parser("regulation-change", help="法律法规修订 (gov.catalog.regulation.changed)")
+    p.add_argument("--regulation-id")
+    p.add_argument("--title")
+    p.add_argument("--change-kind", choices=ev.REGULATION_CHANGE_KINDS)
+    p.add_argument("--changed-on", help="the day the law or regulation was revised (YYYY-MM-DD)")
+    p.add_argument("--department", "--affected-department", dest="affected_departments", action="append",
+                   help="an affected department code (repeat, or comma-separate)")
+    _common(p)
+
+    p = kinds.add_parser("duty-change", help="行政管理职能变更 (gov.catalog.duty.changed)")
+    p.add_argument("--department")
+    p.add_argument("--changed-on", help="the day the change took effect (YYYY-MM-DD)")
+    p.add_argument("--change-kind", choices=ev.DUTY_CHANGE_KINDS)
+    p.add_argument("--description")
+    p.add_argument("--counterpart", dest="counterpart_departments", action="append",
+                   help="a department that gains or loses the functions (repeat, or comma-separate)")
+    _common(p)
+
+    p = kinds.add_parser("catalog-update", help="目录更新 (gov.catalog.catalog.updated)")
+    p.add_argument("--department")
+    p.add_argument("--submitted-at", help="RFC 3339 timestamp (default: now)")
+    p.add_argument("--catalog-version")
+    p.add_argument("--resolves", action="append", help="id of a triggering event this update answers (repeat)")
+    _common(p)
+
+    p = kinds.add_parser("objection", help="数据疑义 (gov.catalog.objection.raised, or .resolved with --resolved-at)")
+    p.add_argument("--objection-id")
+    p.add_argument("--department", help="the providing department, who must verify")
+    p.add_argument("--resource-code")
+    p.add_argument("--raised-on", help="YYYY-MM-DD")
+    p.add_argument("--raised-by")
+    p.add_argument("--resolved-at", help="send gov.catalog.objection.resolved with this RFC 3339 timestamp")
+    _common(p)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", type=Path, help="JSON file: a whole CloudEvent, or the event's data object")
+    parser.add_argument("--id", help="CloudEvents id (default: a new UUID)")
+    parser.add_argument("--source", help="CloudEvents source URI (default: /yuhua/upstream)")
+    parser.add_argument("--time", help="CloudEvents time, RFC 3339 (default: now)")
+    parser.add_argument("--bootstrap-servers", help="default: KAFKA_BOOTSTRAP_SERVERS or config/defaults.toml")
+    parser.add_argument("--topic-prefix", help="default: TRACKER_TOPIC_PREFIX")
+    parser.add_argument("--no-registry-check", action="store_true",
+                        help="do not refuse department codes missing from the registry")
+    parser.add_argument("--dry-run", action="store_true", help="validate and print the event, send nothing")
+    parser.add_argument("--json", action="store_true", help="print the sent event as JSON")
+    parser.set_defaults(func=run)
+
+
+LIST_FIELDS = ("affected_departments", "counterpart_departments", "resolves")
+DATA_FIELDS = {
+    ev.REGULATION_CHANGED: ("regulation_id", "title", "change_kind", "changed_on", "affected_departments"),
+    ev.DUTY_CHANGED: ("department", "changed_on", "change_kind", "description", "counterpart_departments"),
+    ev.CATALOG_UPDATED: ("department", "submitted_at", "catalog_version", "resolves"),
+    ev.OBJECTION_RAISED: ("objection_id", "department", "resource_code", "raised_on", "raised_by"),
+    ev.OBJECTION_RESOLVED: ("objection_id", "department", "resource_code", "resolved_at"),
+}
+
+
+def event_from_args(args: argparse.Namespace, now_iso: str) -> dict[str, Any]:
+    """The CloudEvent the options (and ``--file``) describe, not yet validated."""
+    from streams.publisher import DEFAULT_SOURCE
+
+    event_type = KINDS[args.kind]
+    if args.kind == "objection" and getattr(args, "resolved_at", None):
+        event_type = ev.OBJECTION_RESOLVED
+    envelope: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    if args.file is not None:
+        try:
+            loaded = json.loads(args.file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ev.InvalidEvent(f"cannot read {args.file}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise ev.InvalidEvent(f"{args.file} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        if not isinstance(loaded, dict):
+            raise ev.InvalidEvent(f"{args.file} must hold a JSON object (a CloudEvent or its data)")
+        if "specversion" in loaded:
+            envelope = {k: v for k, v in loaded.items() if k != "data"}
+            data = loaded.get("data") if isinstance(loaded.get("data"), dict) else {}
+            file_type = loaded.get("type")
+            allowed = {event_type} | ({ev.OBJECTION_RESOLVED} if args.kind == "objection" else set())
+            if file_type not in allowed:
+                raise ev.InvalidEvent(f"{args.file} has type {file_type!r}, but `publish {args.kind}` sends "
+                                      f"{' or '.join(sorted(allowed))}")
+            event_type = file_type
+        else:
+            data = dict(loaded)
+    for field in DATA_FIELDS[event_type]:
+        value = getattr(args, field, None)
+        if value is None:
+            continue
+        if field in LIST_FIELDS:
+            value = [code.strip() for item in value for code in item.split(",") if code.strip()]
+        data[field] = value
+    if event_type == ev.CATALOG_UPDATED and "submitted_at" not in data:
+        data["submitted_at"] = now_iso
+    event = {
+        "specversion": envelope.get("specversion", ev.SPECVERSION),
+        "id": args.id or envelope.get("id"),
+        "source": args.source or envelope.get("source") or DEFAULT_SOURCE,
+        "type": event_type,
+        "time": args.time or envelope.get("time") or now_iso,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    for extra, value in envelope.items():
+        event.setdefault(extra, value)
+    subject = envelope.get("subject") or data.get("department")
+    if subject:
+        event["subject"] = subject
+    if not event["id"]:
+        import uuid
+
+        event["id"] = str(uuid.uuid4())
+    return event
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from config.settings import Settings
+    from streams.publisher import EventPublisher, validate_event
+
+    settings = Settings.from_env()
+    departments = None if args.no_registry_check else registry_codes(settings)
+    try:
+        event = event_from_args(args, ev.format_timestamp(datetime.now(timezone.utc)))
+        validate_event(event, departments=departments, max_bytes=settings.max_event_bytes)
+    except ev.InvalidEvent as exc:
+        print(f"catalog-tracker publish: invalid event, nothing sent: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.dry_run:
+        print(json.dumps(event, ensure_ascii=False, indent=2))
+        return 0
+    prefix = settings.topic_prefix if args.topic_prefix is None else args.topic_prefix
+    try:
+        with EventPublisher(args.bootstrap_servers or settings.kafka_bootstrap_servers, topic_prefix=prefix,
+                            departments=departments, max_bytes=settings.max_event_bytes) as publisher:
+            sent = publisher.send_event(event)
+    except ev.InvalidEvent as exc:  # pragma: no cover - validated above already
+        print(f"catalog-tracker publish: invalid event, nothing sent: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:  # noqa: BLE001 - any Kafka failure: report it, exit 1
+        print(f"catalog-tracker publish: could not send: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_SEND_FAILED
+    if args.json:
+        print(json.dumps(sent.event, ensure_ascii=False))
+    else:
+        print(f"sent {sent.event['type']} id={sent.id} to {sent.topic} "
+              f"partition={sent.partition} offset={sent.offset} key={sent.key or '-'}")
+    return 0
+
+
+def registry_codes(settings) -> frozenset[str] | None:
+    """The department codes of the registry, or None when no registry file is there."""
+    from streams.subscriber import load_department_names
+
+    names = load_department_names(settings.departments_file)
+    return frozenset(names) if names else None

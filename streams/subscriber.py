@@ -1,0 +1,192 @@
+"""Following the tracker's notification topics, as a supervisor or a department would.
+
+``follow`` reads one output topic with kafka-python and yields each event as a
+``Notification``; ``render_line`` turns it into one readable line (department
+name from the registry, article, due date, explanation), ``render_json`` into
+one JSON line for machines. ``catalog-tracker watch`` is the command around it.
+
+Output events are CloudEvents in structured JSON mode; binary mode (``ce_*``
+headers, data in the value) is read too, so a subscriber does not care which
+mode the relay used.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from models import events as ev
+
+WATCHABLE = {
+    "violations": ev.TOPIC_VIOLATIONS,
+    "reminders": ev.TOPIC_REMINDERS,
+    "obligations": ev.TOPIC_OBLIGATIONS,
+    "dead-letters": ev.TOPIC_DEAD_LETTERS,
+}
+
+LABELS_ZH = {
+    ev.VIOLATION_DETECTED: "违规",
+    ev.REMINDER: "提醒",
+    ev.OBLIGATION_OPENED: "义务开启",
+    ev.OBLIGATION_COMPLETED: "义务完成",
+    ev.OBLIGATION_RESCHEDULED: "期限调整",
+    ev.OBLIGATION_CANCELLED: "义务撤销",
+    ev.EVENT_REJECTED: "拒收",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One output event and where it was read."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.event.get("data")
+        return data if isinstance(data, dict) else {}
+
+
+def decode_notification(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+                        headers: list[tuple[str, bytes]] | None) -> Notification:
+    """Structured or binary CloudEvent to a dict; anything unreadable is kept as ``{"raw": text}``."""
+    header_map = {name.lower(): raw.decode("utf-8", "replace") for name, raw in (headers or []) if raw is not None}
+    text = (value or b"").decode("utf-8", "replace")
+    try:
+        decoded: Any = json.loads(text)
+    except json.JSONDecodeError:
+        decoded = None
+    if "ce_specversion" in header_map:
+        event: dict[str, Any] = {name[3:]: v for name, v in header_map.items() if name.startswith("ce_")}
+        event["data"] = decoded
+    elif isinstance(decoded, dict):
+        event = decoded
+    else:
+        event = {"type": "", "raw": text}
+    return Notification(topic, partition, offset, key.decode("utf-8", "replace") if key else None, event)
+
+
+def department_label(code: str | None, names: Mapping[str, str]) -> str:
+    if not code:
+        return "-"
+    name = names.get(code)
+    return f"{name}（{code}）" if name else code
+
+
+def render_line(notification: Notification, names: Mapping[str, str]) -> str:
+    """One line a person reads: what, who, which article, by when, why."""
+    data = notification.data
+    label = LABELS_ZH.get(notification.type, notification.type or "未知")
+    department = department_label(data.get("department") or notification.event.get("subject"), names)
+    parts = [f"[{label}]", department]
+    if data.get("article"):
+        parts.append(str(data["article"]))
+    if notification.type == ev.EVENT_REJECTED:
+        parts.append(f"{data.get('topic', '?')}@{data.get('partition', '?')}:{data.get('offset', '?')}")
+        parts.append(f"原因: {data.get('reason', '')}")
+        return " ".join(parts)
+    if data.get("due_date"):
+        parts.append(f"截止 {data['due_date']}")
+    if notification.type == ev.REMINDER:
+        if data.get("working_days_left") is not None:
+            parts.append(f"剩余 {data['working_days_left']} 个工作日")
+        if data.get("provisional"):
+            parts.append("(期限暂定：当年放假通知未发布)")
+    if notification.type == ev.OBLIGATION_COMPLETED and "on_time" in data:
+        parts.append("按时完成" if data["on_time"] else "逾期完成")
+    if data.get("rule"):
+        parts.append(f"规则 {data['rule']}")
+    explanation = data.get("explanation")
+    if isinstance(explanation, dict):
+        explanation = explanation.get("text_zh") or explanation.get("zh") or json.dumps(explanation, ensure_ascii=False)
+    if explanation:
+        parts.append(f"— {' '.join(str(explanation).split())}")
+    elif data.get("obligation_id"):
+        parts.append(f"(义务 {data['obligation_id']})")
+    return " ".join(parts)
+
+
+def render_json(notification: Notification, names: Mapping[str, str]) -> str:
+    """The CloudEvent as one JSON line, with where it was read and the department's name."""
+    record = dict(notification.event)
+    record["kafka"] = {"topic": notification.topic, "partition": notification.partition,
+                       "offset": notification.offset, "key": notification.key}
+    code = notification.data.get("department")
+    if code and code in names:
+        record["department_name"] = names[code]
+    return json.dumps(record, ensure_ascii=False)
+
+
+def follow(bootstrap_servers: str, topic: str, *, group: str | None = None, from_beginning: bool = False,
+           idle_timeout: float | None = None, session_timeout: float = 6.0,
+           fetch_max_wait_ms: int = 10) -> Iterator[Notification]:
+    """Yield notifications from ``topic`` until ``idle_timeout`` seconds pass without one (None: forever).
+
+    Without ``group`` every partition is read and no position is stored (a
+    supervisor's private view). With ``group`` the partitions are shared with
+    the other members and positions are committed, so a restarted watcher
+    continues where the group stopped. ``from_beginning`` applies where no
+    position is stored.
+    """
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group,
+        client_id="catalog-tracker-watch",
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=group is not None,
+        # Short session and fetch wait: the bundled broker answers the first join
+        # after half the session timeout and a waiting fetch only at its end.
+        session_timeout_ms=int(session_timeout * 1000),
+        heartbeat_interval_ms=max(100, int(session_timeout * 1000 / 3)),
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        consumer_timeout_ms=int(idle_timeout * 1000) if idle_timeout else float("inf"),
+    )
+    try:
+        for record in consumer:
+            yield decode_notification(record.topic, record.partition, record.offset, record.key, record.value,
+                                      list(record.headers or []))
+    finally:
+        consumer.close()
+
+
+def load_department_names(departments_file: str) -> dict[str, str]:
+    """Code → name from the department registry file; empty when there is none.
+
+    Reads the registry through ``models`` when it offers a loader, so the file
+    format is defined in one place.
+    """
+    from pathlib import Path
+
+    if not Path(departments_file).exists():
+        return {}
+    return _names_from_registry(departments_file)
+
+
+def _names_from_registry(departments_file: str) -> dict[str, str]:
+    import yaml
+
+    from pathlib import Path
+
+    loaded = yaml.safe_load(Path(departments_file).read_text(encoding="utf-8"))
+    entries = loaded.get("departments", loaded) if isinstance(loaded, dict) else loaded
+    names: dict[str, str] = {}
+    if isinstance(entries, list):
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("code"):
+                names[str(entry["code"])] = str(entry.get("name") or entry["code"])
+    elif isinstance(entries, dict):
+        for code, value in entries.items():
+            names[str(code)] = str(value.get("name", code)) if isinstance(value, dict) else str(value)
+    return names
+

@@ -1,0 +1,169 @@
+"""The publisher library and ``publish`` command validate before anything is sent."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from cli.main import build_parser
+from cli.publish import event_from_args
+from models import events as ev
+from models.clock import SHANGHAI
+from streams.publisher import CONTENT_TYPE_HEADER, EventPublisher, message_key, validate_event
+
+
+class FakeProducer:
+    """Records what would have gone to Kafka."""
+
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def send(self, topic, value=None, key=None, headers=None):
+        self.sent.append({"topic": topic, "value": value, "key": key, "headers": headers})
+        offset = len(self.sent) - 1
+        return SimpleNamespace(get=lambda timeout=None: SimpleNamespace(partition=0, offset=offset))
+
+    def flush(self, timeout=None):
+        pass
+
+    def close(self, timeout=None):
+        pass
+
+
+@pytest.fixture
+def producer():
+    return FakeProducer()
+
+
+@pytest.fixture
+def publisher(producer):
+    return EventPublisher(producer=producer, topic_prefix="p.", source="/yuhua/legal-affairs",
+                          departments={"yh-edu", "yh-fin", "yh-civil"})
+
+
+def test_regulation_change_is_sent_structured_with_content_type(publisher, producer):
+    sent = publisher.regulation_changed(regulation_id="R-7", title="长沙市政务数据共享条例", change_kind="amended",
+                                        changed_on=date(2026, 3, 2), affected_departments=["yh-edu", "yh-fin"])
+    assert len(producer.sent) == 1
+    message = producer.sent[0]
+    assert message["topic"] == "p.catalog.regulation-changes"
+    assert (CONTENT_TYPE_HEADER, b"application/cloudevents+json") in message["headers"]
+    parsed = ev.parse_cloudevent(message["value"], message["headers"])
+    assert parsed.type == ev.REGULATION_CHANGED
+    assert parsed.source == "/yuhua/legal-affairs"
+    assert parsed.data.affected_departments == ("yh-edu", "yh-fin")
+    assert parsed.data.changed_on == date(2026, 3, 2)
+    assert sent.id == parsed.id and sent.offset == 0
+    assert message["key"] is None  # several departments: no single key
+
+
+def test_department_code_is_the_key(publisher, producer):
+    publisher.duty_changed(department="yh-civil", changed_on="2026-03-02", change_kind="transferred",
+                           description="养老服务职能划转", counterpart_departments=["yh-edu"])
+    publisher.catalog_updated(department="yh-edu", submitted_at=datetime(2026, 3, 10, 9, tzinfo=SHANGHAI),
+                              catalog_version="2026.1")
+    assert [m["key"] for m in producer.sent] == [b"yh-civil", b"yh-edu"]
+    assert [m["topic"] for m in producer.sent] == ["p.catalog.duty-changes", "p.catalog.catalog-updates"]
+    duty = json.loads(producer.sent[0]["value"])
+    assert duty["subject"] == "yh-civil"
+    assert duty["data"]["counterpart_departments"] == ["yh-edu"]
+
+
+@pytest.mark.parametrize("call, reason", [
+    (lambda p: p.regulation_changed(regulation_id="R", title="t", change_kind="amended", changed_on="2026-02-30",
+                                    affected_departments=["yh-edu"]), "date that exists"),
+    (lambda p: p.regulation_changed(regulation_id="R", title="t", change_kind="rewritten", changed_on="2026-03-02",
+                                    affected_departments=["yh-edu"]), "change_kind must be one of"),
+    (lambda p: p.regulation_changed(regulation_id="R", title="t", change_kind="amended", changed_on="2026-03-02",
+                                    affected_departments=[]), "at least one"),
+    (lambda p: p.duty_changed(department="yh-nowhere", changed_on="2026-03-02", change_kind="added",
+                              description="x"), "yh-nowhere"),
+    (lambda p: p.catalog_updated(department="yh-edu", submitted_at="next tuesday", catalog_version="1"),
+     "data.submitted_at must be an RFC 3339 timestamp"),
+    (lambda p: p.objection_raised(objection_id="O1", department="yh-edu", resource_code="",
+                                  raised_on="2026-03-02"), "data.resource_code must not be empty"),
+])
+def test_invalid_events_are_refused_and_nothing_is_sent(publisher, producer, call, reason):
+    with pytest.raises(ev.InvalidEvent) as raised:
+        call(publisher)
+    assert reason in raised.value.reason
+    assert producer.sent == []
+
+
+def test_send_event_validates_a_ready_cloudevent(publisher, producer):
+    event = {"specversion": "1.0", "id": "e1", "source": "/x", "type": ev.CATALOG_UPDATED,
+             "time": "2026-03-02T10:00:00+08:00", "data": {"department": "yh-edu", "catalog_version": "3"}}
+    with pytest.raises(ev.InvalidEvent, match="missing required field data.submitted_at"):
+        publisher.send_event(event)
+    event["type"] = ev.VIOLATION_DETECTED  # an output type is not something upstream may publish
+    with pytest.raises(ev.InvalidEvent, match="unknown type"):
+        publisher.send_event(event)
+    assert producer.sent == []
+
+
+def test_oversized_values_are_refused():
+    event = ev.build_cloudevent(ev.DUTY_CHANGED, "/x", {"department": "yh-edu", "changed_on": "2026-03-02",
+                                                        "change_kind": "added", "description": "d" * 3000})
+    validate_event(event, max_bytes=10_000)
+    with pytest.raises(ev.InvalidEvent, match="oversized"):
+        validate_event(event, max_bytes=1_000)
+
+
+def test_message_key_prefers_subject_then_department():
+    assert message_key({"subject": "a", "data": {"department": "b"}}) == "a"
+    assert message_key({"data": {"department": "b"}}) == "b"
+    assert message_key({"data": {"affected_departments": ["a", "b"]}}) is None
+
+
+def _args(argv):
+    return build_parser().parse_args(["publish", *argv])
+
+
+def test_cli_options_build_the_event():
+    args = _args(["regulation-change", "--regulation-id", "R-1", "--title", "条例", "--change-kind", "enacted",
+                  "--changed-on", "2026-03-02", "--department", "yh-edu,yh-fin", "--department", "yh-civil",
+                  "--id", "fixed-id"])
+    event = event_from_args(args, "2026-03-03T09:00:00+08:00")
+    assert event["id"] == "fixed-id"
+    assert event["type"] == ev.REGULATION_CHANGED
+    assert event["data"]["affected_departments"] == ["yh-edu", "yh-fin", "yh-civil"]
+    validate_event(event)
+
+
+def test_cli_file_may_hold_data_or_a_whole_event_and_options_override(tmp_path):
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps({"department": "yh-edu", "catalog_version": "v1"}), encoding="utf-8")
+    event = event_from_args(_args(["catalog-update", "--file", str(data_file), "--catalog-version", "v2"]),
+                            "2026-03-03T09:00:00+08:00")
+    assert event["data"] == {"department": "yh-edu", "catalog_version": "v2",
+                             "submitted_at": "2026-03-03T09:00:00+08:00"}
+    assert event["subject"] == "yh-edu"
+
+    whole = tmp_path / "event.json"
+    whole.write_text(json.dumps({"specversion": "1.0", "id": "x1", "source": "/s", "type": ev.DUTY_CHANGED,
+                                 "time": "2026-03-01T10:00:00+08:00", "data": {}}), encoding="utf-8")
+    with pytest.raises(ev.InvalidEvent, match="publish catalog-update"):
+        event_from_args(_args(["catalog-update", "--file", str(whole)]), "2026-03-03T09:00:00+08:00")
+
+
+def test_cli_refuses_invalid_input_with_reason_and_exit_2(capsys, monkeypatch):
+    from cli.main import main
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # nothing may be sent anyway
+    status = main(["publish", "duty-change", "--department", "yh-edu", "--changed-on", "2026-13-01",
+                   "--change-kind", "added", "--description", "x", "--no-registry-check"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "invalid event" in err and "data.changed_on" in err
+
+
+def test_cli_dry_run_prints_the_valid_event(capsys):
+    from cli.main import main
+
+    status = main(["publish", "objection", "--objection-id", "O-1", "--department", "yh-edu",
+                   "--resource-code", "R001", "--raised-on", "2026-03-02", "--dry-run", "--no-registry-check"])
+    assert status == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["type"] == ev.OBJECTION_RAISED and printed["data"]["objection_id"] == "O-1"
