@@ -1,0 +1,298 @@
+"""The working-day calendar: a precomputed index over every supported day.
+
+Per day we keep a working flag and a reason code; over the days a prefix count
+of working days (``_cum[i]`` = working days among the first ``i`` days) and the
+ordered list of working days. So:
+
+- "is D a working day" is one array read;
+- "the N-th working day after D" is ``_workdays[_cum[i + 1] + N - 1]``;
+- "working days in (A, B]" is ``_cum[j + 1] - _cum[i + 1]``.
+
+Every query is O(1); nothing walks day by day except ``explain``, which lists
+the days on purpose. The snapshot is immutable: a reload builds a new one.
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+from calendars.errors import OutOfRange
+from calendars.results import CountedDay, Deadline, Explanation, SkippedDay
+from calendars.sources import LocalCalendar, Notice, Shared
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a day has its status: shown in explanations. Empty for an ordinary weekday."""
+
+    zh: str
+    en: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    day: date
+    working: bool
+    reason: Reason
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """What ``calendar show`` prints for one year."""
+
+    year: int
+    provisional: bool
+    notice: Notice | None
+    rest_days: tuple[DayStatus, ...]  # days off other than ordinary weekends
+    make_up_days: tuple[DayStatus, ...]  # weekend days that are working days
+    local_days: tuple[DayStatus, ...]  # days a local adjustment decides
+
+
+class WorkingDayCalendar:
+    """Working days in mainland China, from the loaded notices, over a fixed range of days."""
+
+    def __init__(
+        self,
+        *,
+        first_day: date,
+        working: bytearray,
+        reason_codes: array,
+        reasons: Sequence[Reason],
+        local_codes: frozenset[int],
+        notices: dict[int, Notice],
+        provisional_years: tuple[int, ...],
+        shared: Shared,
+        local: LocalCalendar | None,
+    ):
+        self.first_day = first_day
+        self.last_day = first_day + timedelta(days=len(working) - 1)
+        self.notices = dict(notices)
+        self.shared = shared
+        self.local = local
+        self.jurisdiction = local.jurisdiction if local else None
+        self._base = first_day.toordinal()
+        self._ndays = len(working)
+        self._working = bytes(working)
+        self._reason_codes = reason_codes
+        self._reasons = tuple(reasons)
+        self._local_codes = local_codes
+        cum = array("l", [0]) * (self._ndays + 1)
+        ordinals = array("l")
+        running = 0
+        for i, flag in enumerate(self._working):
+            if flag:
+                ordinals.append(self._base + i)
+                running += 1
+            cum[i + 1] = running
+        self._cum = cum
+        self._workday_ordinals = ordinals
+        self._workdays: tuple[date, ...] = tuple(date.fromordinal(o) for o in ordinals)
+        self._provisional = tuple(sorted(provisional_years))
+        self._provisional_set = frozenset(self._provisional)
+        self._provisional_spans = tuple(
+            (date(y, 1, 1).toordinal(), date(y, 12, 31).toordinal(), y) for y in self._provisional
+        )
+
+    # ----- single days -------------------------------------------------------------------------
+
+    def _index(self, d: date) -> int:
+        i = d.toordinal() - self._base
+        if 0 <= i < self._ndays:
+            return i
+        raise OutOfRange(f"{_iso(d)} is outside the supported range {self.first_day}..{self.last_day}")
+
+    def is_working_day(self, d: date) -> bool:
+        return bool(self._working[self._index(d)])
+
+    def status(self, d: date) -> DayStatus:
+        i = self._index(d)
+        day = d if type(d) is date else date.fromordinal(d.toordinal())
+        return DayStatus(day, bool(self._working[i]), self._reasons[self._reason_codes[i]], day.year in self._provisional_set)
+
+    # ----- counting ----------------------------------------------------------------------------
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The n-th working day after d (n > 0) or before d (n < 0); d itself is never counted.
+
+        n == 0 returns d unchanged, whatever kind of day it is.
+        """
+        i = d.toordinal() - self._base
+        if not 0 <= i < self._ndays:
+            raise OutOfRange(f"{_iso(d)} is outside the supported range {self.first_day}..{self.last_day}")
+        if n > 0:
+            k = self._cum[i + 1] + n - 1
+        elif n < 0:
+            k = self._cum[i] + n
+        else:
+            return d if type(d) is date else date.fromordinal(d.toordinal())
+        if 0 <= k < len(self._workdays):
+            return self._workdays[k]
+        direction = "after" if n > 0 else "before"
+        bound = self.last_day if n > 0 else self.first_day
+        raise OutOfRange(f"the {abs(n)}th working day {direction} {_iso(d)} lies beyond {bound}, the end of the supported range")
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in (a, b]; when b < a, minus the working days in (b, a]."""
+        return self._cum[self._index(b) + 1] - self._cum[self._index(a) + 1]
+
+    def next_working_day(self, d: date) -> date:
+        return self.add_working_days(d, 1)
+
+    def previous_working_day(self, d: date) -> date:
+        return self.add_working_days(d, -1)
+
+    def deadline(self, start_day: date, n: int) -> Deadline:
+        """Deadline of "within n working days from start_day" (民法典 第二百零一条、第二百零三条)."""
+        if n < 0:
+            raise ValueError(f"a deadline needs a number of working days >= 0, got {n}")
+        due = self.add_working_days(start_day, n)
+        start = start_day if type(start_day) is date else date.fromordinal(start_day.toordinal())
+        return Deadline(start, n, due, end_of_day(due), self.provisional_years_between(start, due))
+
+    def working_days_left(self, now: datetime, due_date: date) -> int:
+        """Working days in (local date of now, due_date]: 0 on the due day, negative once past.
+
+        It is also 0 on a rest day right after the due day (no working day has
+        passed since): decide "overdue" with ``Deadline.end``, not with this count.
+        """
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("working_days_left needs a timezone-aware instant")
+        return self.working_days_between(now.astimezone(SHANGHAI).date(), due_date)
+
+    # ----- provisional years -------------------------------------------------------------------
+
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        """Years in the supported range without a loaded notice."""
+        return self._provisional
+
+    def is_provisional(self, year: int) -> bool:
+        """True for a year whose State Council notice is not loaded (any year outside the data)."""
+        return year not in self.notices
+
+    def provisional_years_between(self, a: date, b: date) -> tuple[int, ...]:
+        """Provisional years that the window (min(a, b), max(a, b)] touches."""
+        lo, hi = a.toordinal(), b.toordinal()
+        if lo > hi:
+            lo, hi = hi, lo
+        if lo == hi or not self._provisional_spans:
+            return ()
+        return tuple(y for first, last, y in self._provisional_spans if first <= hi and last > lo)
+
+    # ----- explanations ------------------------------------------------------------------------
+
+    def explain(self, start_day: date, n: int) -> Explanation:
+        """The deadline with every day of (start_day, due_date]: counted, or skipped and why."""
+        deadline = self.deadline(start_day, n)
+        counted: list[CountedDay] = []
+        skipped: list[SkippedDay] = []
+        first = self._index(deadline.start_day) + 1
+        last = self._index(deadline.due_date)
+        for i in range(first, last + 1):
+            day = date.fromordinal(self._base + i)
+            reason = self._reasons[self._reason_codes[i]]
+            if self._working[i]:
+                counted.append(CountedDay(day, reason.zh, reason.en, reason.source))
+            else:
+                skipped.append(SkippedDay(day, reason.zh, reason.en, reason.source))
+        return Explanation(
+            deadline=deadline,
+            counted=tuple(counted),
+            skipped=tuple(skipped),
+            citation_zh=self.shared.citation_zh,
+            citation_en=self.shared.citation_en,
+            rule_zh=self.shared.rule_zh,
+            rule_en=self.shared.rule_en,
+            jurisdiction=self.jurisdiction,
+            jurisdiction_zh=self.local.name_zh if self.local else None,
+            jurisdiction_en=self.local.name_en if self.local else None,
+        )
+
+    def year_summary(self, year: int) -> YearSummary:
+        first = self._index(date(year, 1, 1))
+        last = self._index(date(year, 12, 31))
+        rest, make_up, local = [], [], []
+        provisional = self.is_provisional(year)
+        for i in range(first, last + 1):
+            code = self._reason_codes[i]
+            if code == WEEKEND_CODE or code == PLAIN_CODE:
+                continue
+            day = date.fromordinal(self._base + i)
+            item = DayStatus(day, bool(self._working[i]), self._reasons[code], provisional)
+            if code in self._local_codes:
+                local.append(item)
+            elif item.working:
+                make_up.append(item)
+            else:
+                rest.append(item)
+        return YearSummary(year, provisional, self.notices.get(year), tuple(rest), tuple(make_up), tuple(local))
+
+    # ----- batch support -----------------------------------------------------------------------
+
+    def day_tables(self) -> "DayTables":
+        """Flat tables for the batch command: one row's work becomes a few list reads."""
+        return DayTables(self)
+
+    def __repr__(self) -> str:
+        where = f", jurisdiction={self.jurisdiction!r}" if self.jurisdiction else ""
+        return f"<WorkingDayCalendar {self.first_day}..{self.last_day}, notices {min(self.notices, default='-')}..{max(self.notices, default='-')}, provisional {list(self._provisional)}{where}>"
+
+
+PLAIN_CODE = 0  # an ordinary Monday–Friday working day
+WEEKEND_CODE = 1  # an ordinary Saturday or Sunday
+
+
+class DayTables:
+    """Strings and counts per day index, so a CSV row needs no date objects at all.
+
+    ``index_of`` maps "YYYY-MM-DD" to the day index; ``due_index(i, n)`` gives the
+    due day's index; ``iso``/``end_iso`` give the output strings; ``provisional(i, j)``
+    says whether days (i, j] touch a provisional year.
+    """
+
+    def __init__(self, calendar: WorkingDayCalendar):
+        base = calendar._base
+        n = calendar._ndays
+        self.first_day = calendar.first_day
+        self.last_day = calendar.last_day
+        self.iso = [date.fromordinal(base + i).isoformat() for i in range(n + 1)]
+        self.index_of = {text: i for i, text in enumerate(self.iso[:n])}
+        self.end_iso = [f"{self.iso[i + 1]}T00:00:00+08:00" for i in range(n)]
+        self.cum = list(calendar._cum)
+        self.workday_index = [o - base for o in calendar._workday_ordinals]
+        prov = [0] * (n + 1)
+        running = 0
+        provisional = calendar._provisional_set
+        for i in range(n):
+            if date.fromordinal(base + i).year in provisional:
+                running += 1
+            prov[i + 1] = running
+        self.prov_cum = prov
+
+    def due_index(self, i: int, n: int) -> int:
+        if n == 0:
+            return i
+        k = self.cum[i + 1] + n - 1
+        if k >= len(self.workday_index):
+            raise OutOfRange(f"the deadline lies beyond {self.last_day}, the end of the supported range")
+        return self.workday_index[k]
+
+    def provisional(self, i: int, j: int) -> bool:
+        return self.prov_cum[j + 1] != self.prov_cum[i + 1]
+
+
+def end_of_day(day: date) -> datetime:
+    """24:00 of ``day`` in Asia/Shanghai, as an instant: the start of the next day."""
+    return datetime.combine(day + ONE_DAY, time(0), tzinfo=SHANGHAI)
+
+
+def _iso(d: date) -> str:
+    return d.isoformat() if isinstance(d, date) else repr(d)
