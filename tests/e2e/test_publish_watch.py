@@ -94,3 +94,78 @@ def test_publish_refuses_invalid_input_and_sends_nothing(bootstrap_servers, topi
     # Only the good event is on the topic: the refused one never left the producer.
     records = read_all(bootstrap_servers, topic, expected=2, timeout=3)
     assert [json.loads(r.value)["data"]["regulation_id"] for r in records] == ["R-10"]
+
+
+def violation_event(number: int, department: str) -> dict:
+    """A violation as the tracker's relay publishes it (EVENTS.md, catalog.notifications.violations)."""
+    return {
+        "specversion": "1.0", "id": f"violation-{number}", "source": ev.TRACKER_SOURCE,
+        "type": ev.VIOLATION_DETECTED, "time": "2026-03-24T09:00:00+08:00", "subject": department,
+        "datacontenttype": "application/json",
+        "data": {"violation_id": f"violation-{number}", "department": department, "rule": "overdue",
+                 "article": "第二十五条（八）", "obligation_id": f"ob-{number}", "trigger_event_id": f"reg-{number}",
+                 "due_date": "2026-03-23", "detected_at": "2026-03-24T00:00:05+08:00",
+                 "explanation": f"法规修订 reg-{number} 于 2026-03-02 生效，第十条要求 15 个工作日内更新目录，"
+                                "期限 2026-03-23 已过仍未更新。"},
+    }
+
+
+@pytest.fixture
+def registry_file(tmp_path):
+    path = tmp_path / "departments.yaml"
+    path.write_text("departments:\n  - {code: jyj, name: 区教育局}\n  - {code: czj, name: 区财政局}\n",
+                    encoding="utf-8")
+    return path
+
+
+def send_violations(bootstrap_servers: str, topic: str, events: list[dict]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers)
+    try:
+        for event in events:
+            producer.send(topic, key=event["subject"].encode(), value=ev.encode_cloudevent(event),
+                          headers=[("content-type", b"application/cloudevents+json")])
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def test_watch_prints_one_readable_line_per_violation(bootstrap_servers, topic_prefix, cli_env, registry_file):
+    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    create_topics(bootstrap_servers, [topic])
+    send_violations(bootstrap_servers, topic, [violation_event(1, "jyj"), violation_event(2, "czj")])
+
+    env = dict(cli_env, TRACKER_DEPARTMENTS_FILE=str(registry_file))
+    text = run_cli(["watch", "violations", "--from-beginning", "--max-events", "2", "--idle-timeout", "20"], env)
+    assert text.returncode == 0, text.stderr
+    lines = sorted(text.stdout.strip().splitlines())
+    assert len(lines) == 2
+    education = next(line for line in lines if "jyj" in line)
+    assert "区教育局" in education and "第二十五条（八）" in education and "截止 2026-03-23" in education
+    assert "期限 2026-03-23 已过仍未更新" in education
+    assert any("区财政局" in line for line in lines)
+
+    machine = run_cli(["watch", "violations", "--json", "--from-beginning", "--max-events", "2",
+                       "--idle-timeout", "20"], env)
+    assert machine.returncode == 0, machine.stderr
+    records = [json.loads(line) for line in machine.stdout.strip().splitlines()]
+    assert sorted(r["data"]["violation_id"] for r in records) == ["violation-1", "violation-2"]
+    assert {r["department_name"] for r in records} == {"区教育局", "区财政局"}
+
+
+def test_watchers_in_one_group_share_the_work(bootstrap_servers, topic_prefix, cli_env, registry_file):
+    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    create_topics(bootstrap_servers, [topic], partitions=2)
+    events = [violation_event(n, "jyj" if n % 2 else "czj") for n in range(10)]
+    send_violations(bootstrap_servers, topic, events)
+
+    env = dict(os.environ, **cli_env, TRACKER_DEPARTMENTS_FILE=str(registry_file))
+    group = f"{topic_prefix}supervisors"
+    command = [sys.executable, "-m", "cli.main", "watch", "violations", "--json", "--from-beginning",
+               "--group", group, "--idle-timeout", "12"]
+    watchers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    outputs = [watcher.communicate(timeout=90) for watcher in watchers]
+    assert all(w.returncode == 0 for w in watchers), [err for _, err in outputs]
+    seen = [json.loads(line)["id"] for out, _ in outputs for line in out.splitlines() if line.strip()]
+    # Every violation is printed once across the group, none twice.
+    assert sorted(seen) == sorted(e["id"] for e in events)
