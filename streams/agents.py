@@ -1,0 +1,31 @@
+"""The Faust agent: thin. Take a batch of raw messages, decode, apply in one transaction.
+
+One agent (concurrency 1) reads the four input topics, so the messages of a
+partition are applied in order. Offsets are committed by Faust after the
+batch's events are acked, i.e. after ``BatchApplier.apply`` returned: the SQL
+transaction is done by then.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import faust
+
+from streams.ingest import BatchApplier, decode_message
+
+
+def register_ingest_agent(app: faust.App, topics: Sequence[str], applier: BatchApplier, *, max_bytes: int,
+                          batch_size: int = 500, batch_wait: float = 0.05):
+    """Add the ingest agent for ``topics`` (full names) to ``app``; returns the agent."""
+    source = app.topic(*topics)
+
+    async def ingest(stream):
+        async for events in stream.take_events(batch_size, within=batch_wait):
+            items = [
+                decode_message(event.message.topic, event.message.partition, event.message.offset,
+                               event.message.key, event.message.value, event.message.headers, max_bytes=max_bytes)
+                for event in events
+            ]
+            await applier.apply(items)
+
+    return app.agent(source, name="catalog-tracker.ingest", concurrency=1)(ingest)

@@ -1,0 +1,151 @@
+"""The time-based work and the relay, done by one worker at a time.
+
+APScheduler (``AsyncIOScheduler``, on the worker's event loop) runs
+``DutyRunner.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
+``relay`` lease in SQL and, on the holder only, asks the tracker what is due
+at ``clock.now()`` (reminders, overdue violations) and then relays the
+outbox. Between ticks, ``wake()`` (called after each applied input batch)
+runs a relay-only cycle so new obligations go out without waiting for a tick.
+
+The lease uses the real time (the tracker's clock may be a test's file
+clock that stands still); its TTL is a few ticks, and a relay round stops after
+a third of it so the lease is renewed in time. A worker that (re)gains the
+lease first reads the broker for rows a previous holder sent but did not
+record (``OutboxRelay.recover``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from models.clock import Clock
+from streams.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "relay"
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_ttl(tick_seconds: float) -> float:
+    return max(5.0, 3 * tick_seconds)
+
+
+@dataclass
+class DutyStats:
+    is_holder: bool = False
+    ticks: int = 0
+    cycles: int = 0
+    last_tick_at: str | None = None
+    last_error: str | None = None
+    reminders: int = 0
+    violations: int = 0
+
+
+class DutyRunner:
+    def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
+                 tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
+                 utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.tick_fn = tick
+        self.relay = relay
+        self.outbox = outbox
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.holder = holder or holder_id()
+        self.ttl_seconds = ttl_seconds or lease_ttl(tick_seconds)
+        self.utc_now = utc_now
+        self.stats = DutyStats()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._waker: asyncio.Task | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._scheduler.add_job(self.cycle, "interval", seconds=self.tick_seconds, kwargs={"tick": True},
+                                id="tick", max_instances=1, coalesce=True, misfire_grace_time=None,
+                                next_run_time=datetime.now(timezone.utc))
+        self._scheduler.start()
+        self._waker = asyncio.get_running_loop().create_task(self._wake_loop())
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._waker is not None:
+            self._waker.cancel()
+            try:
+                await self._waker
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping
+                pass
+            self._waker = None
+        async with self._lock:  # let a running cycle finish before giving the lease away
+            if self.stats.is_holder:
+                await asyncio.to_thread(self.outbox.release_lease, LEASE_NAME, self.holder)
+                self.stats.is_holder = False
+            await asyncio.to_thread(self.relay.close)
+
+    def wake(self, *_: Any) -> None:
+        """Something was written to the outbox: relay soon."""
+        self._wake.set()
+
+    async def _wake_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.cycle(tick=False)
+
+    # ------------------------------------------------------------ the work
+
+    async def cycle(self, tick: bool) -> None:
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._cycle_blocking, tick)
+            except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+                self.stats.last_error = repr(exc)
+                log.exception("duty cycle failed")
+
+    def _cycle_blocking(self, tick: bool) -> None:
+        self.stats.cycles += 1
+        if not self._renew_lease():
+            return
+        if tick:
+            for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due
+                now = self.clock.now()
+                result = self.tick_fn(now)
+                self.stats.ticks += 1
+                self.stats.last_tick_at = now.isoformat()
+                self.stats.reminders += getattr(result, "reminders", 0) or 0
+                self.stats.violations += getattr(result, "violations", 0) or 0
+                if not getattr(result, "more_due", False):
+                    break
+        deadline = time.monotonic() + self.ttl_seconds / 3
+        while time.monotonic() < deadline:
+            if not self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
+                break
+            if not self._renew_lease():
+                return
+
+    def _renew_lease(self) -> bool:
+        held = self.outbox.try_acquire_lease(LEASE_NAME, self.holder, self.ttl_seconds, self.utc_now())
+        if held and not self.stats.is_holder:
+            log.info("took the %s lease as %s", LEASE_NAME, self.holder)
+            self.relay.needs_recovery = True  # a previous holder may have sent rows it did not record
+        elif not held and self.stats.is_holder:
+            log.warning("lost the %s lease", LEASE_NAME)
+        self.stats.is_holder = held
+        return held

@@ -1,0 +1,121 @@
+"""From Kafka messages to one SQL transaction: decoding and the batch applier.
+
+The agent (``streams.agents``) stays thin: it hands each batch of raw messages
+to ``decode_message`` and the result to ``BatchApplier``. Everything here is
+plain Python, testable without a broker.
+
+Why ``BatchApplier`` never gives up quietly: Faust acks the events of a batch
+once the agent moves past it, and commits acked offsets soon after. If the
+SQL transaction failed and the agent went on, those events would be lost. So
+a failing batch is retried with back-off, and when it keeps failing the
+process exits at once (``os._exit``: no Faust shutdown, hence no offset
+commit). The next worker replays the batch; the processed-events table makes
+the replay of anything already applied a no-op.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from models.events import InvalidEvent, parse_cloudevent
+from models.service import Accepted, Rejected
+
+log = logging.getLogger(__name__)
+
+EXIT_DATABASE_UNAVAILABLE = 75  # EX_TEMPFAIL: the supervisor may restart us
+
+
+def normalise_headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    """Kafka headers as (name, bytes) pairs, whatever the client library gave."""
+    if not headers:
+        return ()
+    items = headers.items() if hasattr(headers, "items") else headers
+    result = []
+    for name, value in items:
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("utf-8", "replace")
+        if value is None:
+            value = b""
+        elif isinstance(value, str):
+            value = value.encode("utf-8")
+        result.append((str(name), bytes(value)))
+    return tuple(result)
+
+
+def decode_message(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+                   headers: Any, *, max_bytes: int) -> Accepted | Rejected:
+    """One Kafka message to ``Accepted`` (a valid event) or ``Rejected`` (reason and original bytes)."""
+    header_pairs = normalise_headers(headers)
+    try:
+        event = parse_cloudevent(value, header_pairs, max_bytes=max_bytes)
+    except InvalidEvent as exc:
+        return Rejected(topic=topic, partition=partition, offset=offset, key=key, value=value,
+                        headers=header_pairs, reason=exc.reason)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream: dead-letter it
+        log.exception("parser failed on %s[%d]@%d", topic, partition, offset)
+        return Rejected(topic=topic, partition=partition, offset=offset, key=key, value=value,
+                        headers=header_pairs, reason=f"the message could not be parsed: {type(exc).__name__}: {exc}")
+    return Accepted(topic=topic, partition=partition, offset=offset, event=event)
+
+
+@dataclass
+class IngestStats:
+    batches: int = 0
+    messages: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    retries: int = 0
+    last_batch_at: float | None = None
+    last_error: str | None = None
+
+
+def _hard_exit(status: int) -> None:
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+class BatchApplier:
+    """Applies decoded batches with ``apply_batch`` in a thread; retries; exits the process when it cannot."""
+
+    def __init__(self, apply_batch: Callable[[Sequence[Accepted | Rejected]], Any], *,
+                 retry_delays: Sequence[float] = (0.2, 0.5, 1, 2, 4, 8, 15, 30),
+                 on_applied: Callable[[Any], None] | None = None,
+                 give_up: Callable[[int], None] = _hard_exit):
+        self.apply_batch = apply_batch
+        self.retry_delays = tuple(retry_delays)
+        self.on_applied = on_applied
+        self.give_up = give_up
+        self.stats = IngestStats()
+
+    async def apply(self, items: Sequence[Accepted | Rejected]) -> Any:
+        attempt = 0
+        while True:
+            try:
+                result = await asyncio.to_thread(self.apply_batch, items)
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure: retry, then stop loudly
+                self.stats.last_error = repr(exc)
+                if attempt >= len(self.retry_delays):
+                    log.critical("applying a batch of %d messages failed %d times; stopping the worker so that "
+                                 "no offset is committed past it (last error: %r)", len(items), attempt + 1, exc)
+                    self.give_up(EXIT_DATABASE_UNAVAILABLE)
+                    raise  # only reached when give_up does not exit (tests)
+                delay = self.retry_delays[attempt]
+                attempt += 1
+                self.stats.retries += 1
+                log.error("applying a batch failed (attempt %d, retrying in %.1fs): %r", attempt, delay, exc)
+                await asyncio.sleep(delay)
+        self.stats.batches += 1
+        self.stats.messages += len(items)
+        self.stats.rejected += sum(1 for item in items if isinstance(item, Rejected))
+        self.stats.accepted += sum(1 for item in items if isinstance(item, Accepted))
+        self.stats.last_batch_at = time.time()
+        if self.on_applied is not None:
+            self.on_applied(result)
+        return result

@@ -1,0 +1,241 @@
+"""The outbox relay: sends the outbox rows to Kafka, each exactly once as seen by subscribers.
+
+Blocking code (kafka-python and SQLAlchemy); the worker runs it in a thread.
+
+- **Partition from the key**, computed here (murmur2 of the key, masked and
+  modulo the partition count: the same as Kafka's default partitioner, so a
+  department's outputs land where Java and kafka-python clients would put
+  them). A message without a key is placed by the murmur2 of its CloudEvents
+  id, so its partition is stable too: the crash recovery below must know
+  where to look.
+- **No producer retries, no idempotence** (Tansu has neither transactions
+  nor idempotent producers): a send either gets an acknowledged offset, which
+  is recorded, or its outcome is unknown.
+- **Recovery** runs when the relay starts (on every lease acquisition) and
+  after any send whose outcome is unknown: each output partition is read from
+  the last recorded offset + 1 up to the high-water mark reported by a fetch
+  (never ``end_offsets()``: Tansu's ListOffsets is wrong after batches); every
+  outbox row whose CloudEvents id (``ce_id`` header, or the id in the value) is
+  found there is marked sent with the offset it got. What is not found is
+  sent again. So nothing is sent twice or lost, provided only the lease holder
+  relays (the worker makes sure of that).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol, Sequence
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner.default import murmur2
+
+log = logging.getLogger(__name__)
+
+
+class OutboxPort(Protocol):
+    """What the relay needs from ``models.outbox.Outbox``."""
+
+    def pending(self, limit: int = 500) -> list: ...
+    def mark_sent(self, sent: Iterable[tuple[int, int, int]]) -> int: ...
+    def last_sent_offset(self, topic: str, partition: int) -> int | None: ...
+    def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int: ...
+
+
+def partition_for(key: bytes | None, event_id: str, partitions: int) -> int:
+    """Kafka's default partitioner for keyed messages; keyless ones by their event id."""
+    data = key if key is not None else event_id.encode("utf-8")
+    return (murmur2(data) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class RelayStats:
+    sent: int = 0
+    recovered: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    rounds: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class OutboxRelay:
+    def __init__(self, outbox: OutboxPort, bootstrap_servers: str, output_topics: Sequence[str],
+                 topic_name: Callable[[str], str], *, batch_size: int = 1000, send_timeout: float = 30.0,
+                 recovery_timeout: float = 60.0, fetch_max_wait_ms: int = 10):
+        self.outbox = outbox
+        self.bootstrap_servers = bootstrap_servers
+        self.output_topics = tuple(output_topics)  # logical names
+        self.topic_name = topic_name  # logical -> full name (adds the prefix)
+        self.batch_size = batch_size
+        self.send_timeout = send_timeout
+        self.recovery_timeout = recovery_timeout
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.needs_recovery = True
+        self.stats = RelayStats()
+        self._producer: KafkaProducer | None = None
+        self._partitions: dict[str, int] = {}
+
+    # ------------------------------------------------------------ public
+
+    def run_once(self, max_seconds: float | None = None) -> int:
+        """Recover if needed, then send pending rows until none are left (or ``max_seconds`` passed).
+
+        Returns how many rows were sent or found already sent by the recovery.
+        """
+        self.stats.rounds += 1
+        total = 0
+        if self.needs_recovery:
+            recovered = self.recover()
+            self.stats.recovered += recovered
+            total += recovered
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while True:
+            messages = self.outbox.pending(self.batch_size)
+            if not messages:
+                return total
+            sent = self._send(messages)
+            total += sent
+            if self.needs_recovery:  # a send had an unknown outcome: recover on the next round
+                return total
+            if len(messages) < self.batch_size:
+                return total
+            if deadline is not None and time.monotonic() >= deadline:
+                return total
+
+    def recover(self) -> int:
+        """Mark as sent the outbox rows already on the broker (after a crash or unknown outcome)."""
+        self._close_producer()  # nothing of ours may still be in flight while we look
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                 group_id=None, auto_offset_reset="none",
+                                 fetch_max_wait_ms=self.fetch_max_wait_ms, client_id="catalog-tracker-relay-recovery")
+        marked = 0
+        try:
+            for topic in self.output_topics:
+                marked += self._recover_topic(consumer, topic)
+        finally:
+            consumer.close()
+        self.needs_recovery = False
+        if marked:
+            log.warning("relay recovery: %d outbox rows were already on the broker and are now marked sent", marked)
+        return marked
+
+    def close(self) -> None:
+        self._close_producer()
+
+    # ------------------------------------------------------------ sending
+
+    def _producer_(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap_servers, acks="all", retries=0, enable_idempotence=False,
+                max_in_flight_requests_per_connection=1, linger_ms=2, batch_size=256 * 1024,
+                request_timeout_ms=int(self.send_timeout * 1000), client_id="catalog-tracker-relay")
+        return self._producer
+
+    def _partition_count(self, full_topic: str) -> int:
+        count = self._partitions.get(full_topic)
+        if count is None:
+            producer = self._producer_()
+            deadline = time.monotonic() + self.send_timeout
+            while True:
+                partitions = producer.partitions_for(full_topic)
+                if partitions:
+                    break
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"topic {full_topic} has no partitions in the broker's metadata")
+                time.sleep(0.1)
+            count = self._partitions[full_topic] = len(partitions)
+        return count
+
+    def _send(self, messages: Sequence) -> int:
+        producer = self._producer_()
+        futures = []
+        try:
+            for message in messages:
+                full_topic = self.topic_name(message.topic)
+                partition = partition_for(message.key, message.event_id, self._partition_count(full_topic))
+                futures.append((message, producer.send(full_topic, value=message.value, key=message.key,
+                                                       headers=list(message.headers), partition=partition)))
+            producer.flush(timeout=self.send_timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the outcome unknown
+            self._unknown_outcome(exc)
+        acknowledged: list[tuple[int, int, int]] = []
+        for message, future in futures:
+            if future.is_done and future.succeeded():
+                metadata = future.value
+                acknowledged.append((message.id, metadata.partition, metadata.offset))
+            else:
+                self._unknown_outcome(future.exception if future.is_done else TimeoutError("send not acknowledged"))
+        if acknowledged:
+            self.outbox.mark_sent(acknowledged)
+        self.stats.sent += len(acknowledged)
+        return len(acknowledged)
+
+    def _unknown_outcome(self, exc: BaseException | None) -> None:
+        if not self.needs_recovery:
+            log.warning("relay: a send's outcome is unknown (%r); the broker will be read before sending again", exc)
+        self.needs_recovery = True
+        self.stats.failures += 1
+        self.stats.last_error = repr(exc)
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=self.send_timeout)
+            except Exception:  # noqa: BLE001 - closing a broken producer: nothing more to do
+                log.exception("relay: closing the producer failed")
+            self._producer = None
+
+    # ------------------------------------------------------------ recovery
+
+    def _recover_topic(self, consumer: KafkaConsumer, topic: str) -> int:
+        full_topic = self.topic_name(topic)
+        partitions = consumer.partitions_for_topic(full_topic)
+        deadline = time.monotonic() + self.recovery_timeout
+        while not partitions:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"relay recovery: topic {full_topic} is not in the broker's metadata")
+            time.sleep(0.1)
+            partitions = consumer.partitions_for_topic(full_topic)
+        marked = 0
+        for partition in sorted(partitions):
+            last = self.outbox.last_sent_offset(topic, partition)
+            found = read_event_ids(consumer, TopicPartition(full_topic, partition), 0 if last is None else last + 1,
+                                   self.recovery_timeout)
+            if found:
+                marked += self.outbox.mark_sent_by_event_ids(topic, partition, found)
+        return marked
+
+
+def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, timeout: float) -> dict[str, int]:
+    """CloudEvents id -> offset of every record in ``tp`` from ``start`` to the fetch's high-water mark."""
+    consumer.assign([tp])
+    consumer.seek(tp, start)
+    found: dict[str, int] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            batches = consumer.poll(timeout_ms=100)
+        except Exception as exc:  # noqa: BLE001 - e.g. offset out of range: the broker lost what we recorded
+            log.error("relay recovery: cannot read %s from offset %d: %r", tp, start, exc)
+            return found
+        for record in batches.get(tp, ()):
+            event_id = record_event_id(record.headers, record.value)
+            if event_id is not None:
+                found[event_id] = record.offset
+        highwater = consumer.highwater(tp)
+        if highwater is not None and consumer.position(tp) >= highwater:
+            return found
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"relay recovery: reading {tp} did not reach the high-water mark in {timeout:.0f}s")
+
+
+def record_event_id(headers: Sequence[tuple[str, bytes]] | None, value: bytes | None) -> str | None:
+    for name, raw in headers or ():
+        if name == "ce_id" and raw is not None:
+            return raw.decode("utf-8", "replace")
+    try:
+        return json.loads(value)["id"] if value else None
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -1,0 +1,154 @@
+"""The worker process: Faust agent + APScheduler tick + outbox relay (+ the HTTP API), in one process.
+
+``run_worker(parts, settings)`` blocks until SIGTERM/SIGINT. A Faust worker
+whose broker is gone can hang in its shutdown (waiting on the consumer), so a
+signal also arms a timer that hard-exits the process after a grace period:
+nothing is lost by that, since offsets not committed are replayed and the
+outbox is recovered by the next relay.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import faust
+import mode
+from aiohttp import web
+
+from config.settings import Settings
+from models.clock import Clock
+from streams.agents import register_ingest_agent
+from streams.app import build_app
+from streams.duty import DutyRunner
+from streams.ingest import BatchApplier
+from streams.relay import OutboxRelay
+from streams.topics import all_topic_names, ensure_topics, input_topic_names
+from models.events import OUTPUT_TOPICS
+
+log = logging.getLogger(__name__)
+
+EXIT_FORCED = 1
+
+
+@dataclass
+class WorkerParts:
+    """The concrete parts a worker runs with (built by ``config.bootstrap``)."""
+
+    settings: Settings
+    tracker: Any  # models.service.Tracker
+    outbox: Any  # models.outbox.Outbox
+    clock: Clock
+    api_app: Callable[["Worker"], web.Application] | None = None  # builds the HTTP API, given the worker
+    extra: dict = field(default_factory=dict)
+
+
+class ApiService(mode.Service):
+    """The aiohttp server as a mode service, so it starts and stops with the worker."""
+
+    def __init__(self, application: web.Application, host: str, port: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.application = application
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def on_start(self) -> None:
+        self._runner = web.AppRunner(self.application, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        log.info("HTTP API on http://%s:%d/api/health", self.host, self.port)
+
+    async def on_stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+class DutyService(mode.Service):
+    def __init__(self, duty: DutyRunner, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.duty = duty
+
+    async def on_start(self) -> None:
+        self.duty.start()
+
+    async def on_stop(self) -> None:
+        await self.duty.stop()
+
+
+class HardExitingWorker(faust.Worker):
+    """A Faust worker that exits within ``grace_seconds`` of SIGTERM/SIGINT, whatever hangs."""
+
+    grace_seconds: float = 15.0
+
+    def _arm_hard_exit(self) -> None:
+        def force() -> None:
+            log.error("shutdown took more than %.0fs: exiting now", self.grace_seconds)
+            logging.shutdown()
+            os._exit(EXIT_FORCED)
+
+        timer = threading.Timer(self.grace_seconds, force)
+        timer.daemon = True
+        timer.start()
+
+    def _on_sigterm(self) -> None:
+        self._arm_hard_exit()
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        self._arm_hard_exit()
+        super()._on_sigint()
+
+
+class Worker:
+    """Everything one worker process runs; ``status()`` feeds ``GET /api/health``."""
+
+    def __init__(self, parts: WorkerParts, *, with_api: bool = True, batch_size: int = 500,
+                 batch_wait: float = 0.05):
+        settings = parts.settings
+        self.parts = parts
+        self.settings = settings
+        self.relay = OutboxRelay(parts.outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
+                                 fetch_max_wait_ms=settings.fetch_max_wait_ms)
+        self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
+                               tick_seconds=settings.tick_seconds)
+        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake)
+        self.app = build_app(settings)
+        self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,
+                                           max_bytes=settings.max_event_bytes, batch_size=batch_size,
+                                           batch_wait=batch_wait)
+        self.with_api = with_api and parts.api_app is not None
+
+    def status(self) -> dict[str, Any]:
+        ingest = self.applier.stats
+        duty = self.duty.stats
+        relay = self.relay.stats
+        return {
+            "relay_lease_holder": duty.is_holder,
+            "ingest": {"batches": ingest.batches, "messages": ingest.messages, "accepted": ingest.accepted,
+                       "rejected": ingest.rejected, "retries": ingest.retries, "last_error": ingest.last_error},
+            "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
+            "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
+                      "last_error": relay.last_error},
+        }
+
+    def services(self) -> list[mode.Service]:
+        services: list[mode.Service] = [DutyService(self.duty)]
+        if self.with_api:
+            services.append(ApiService(self.parts.api_app(self), self.settings.http_host, self.settings.http_port))
+        return services
+
+    def run(self, *, loglevel: str = "info", grace_seconds: float = 15.0) -> int:
+        """Create missing topics, then run until a signal; returns the exit status."""
+        ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
+                      self.settings.topic_partitions)
+        faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False)
+        faust_worker.grace_seconds = grace_seconds
+        try:
+            faust_worker.execute_from_commandline()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0

@@ -1,0 +1,105 @@
+"""The streams side without a broker: decoding messages, the relay's partitioner, the batch applier."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from models.events import REGULATION_CHANGED, build_cloudevent, encode_cloudevent
+from models.service import Accepted, Rejected
+from streams.ingest import BatchApplier, decode_message, normalise_headers
+from streams.relay import partition_for, record_event_id
+
+
+def regulation_event(**overrides):
+    data = {"regulation_id": "reg-1", "title": "某条例", "change_kind": "amended", "changed_on": "2026-03-02",
+            "affected_departments": ["YHQ-SJZX"]}
+    data.update(overrides)
+    return build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", data, id="evt-1")
+
+
+def test_a_valid_structured_event_is_accepted_with_its_position():
+    item = decode_message("p.catalog.regulation-changes", 2, 41, b"YHQ-SJZX", encode_cloudevent(regulation_event()),
+                          [("content-type", b"application/cloudevents+json")], max_bytes=10_000)
+    assert isinstance(item, Accepted)
+    assert (item.topic, item.partition, item.offset) == ("p.catalog.regulation-changes", 2, 41)
+    assert item.event.key == ("/yuhua/legal-affairs", "evt-1")
+
+
+@pytest.mark.parametrize("value, reason_part", [
+    (b"\xff\xfe not utf-8", "not JSON"),
+    (b"{not json", "not JSON"),
+    (b"[1, 2]", "not a CloudEvent"),
+    (None, "no value"),
+])
+def test_bad_bytes_are_rejected_with_the_original_bytes(value, reason_part):
+    item = decode_message("t", 0, 7, b"k", value, None, max_bytes=10_000)
+    assert isinstance(item, Rejected)
+    assert reason_part in item.reason
+    assert item.value == value and item.key == b"k" and item.offset == 7
+
+
+def test_an_oversized_message_is_rejected_before_parsing():
+    value = encode_cloudevent(regulation_event())
+    item = decode_message("t", 0, 0, None, value, None, max_bytes=len(value) - 1)
+    assert isinstance(item, Rejected) and "oversized" in item.reason
+
+
+def test_binary_mode_headers_from_any_client_shape_are_read():
+    event = regulation_event()
+    headers = [(b"ce_specversion", b"1.0"), ("ce_id", "evt-9"), ("ce_source", b"/yuhua/legal-affairs"),
+               ("ce_type", REGULATION_CHANGED), ("ce_time", event["time"].encode())]
+    item = decode_message("t", 0, 0, None, json.dumps(event["data"]).encode(), headers, max_bytes=10_000)
+    assert isinstance(item, Accepted), getattr(item, "reason", None)
+    assert item.event.id == "evt-9"
+    assert normalise_headers({"a": "b"}) == (("a", b"b"),)
+
+
+@pytest.mark.parametrize("key, java_murmur2", [(b"21", -973932308), (b"foobar", -790332482), (b"abc", 479470107)])
+def test_partition_is_kafkas_default_partitioner(key, java_murmur2):
+    # Reference values of org.apache.kafka.common.utils.Utils.murmur2 (Kafka's own tests).
+    for partitions in (1, 4, 12):
+        assert partition_for(key, "ignored", partitions) == (java_murmur2 & 0x7FFFFFFF) % partitions
+
+
+def test_keyless_messages_are_placed_by_their_event_id_stably():
+    placed = {partition_for(None, f"id-{i}", 4) for i in range(50)}
+    assert placed == {0, 1, 2, 3}
+    assert partition_for(None, "id-7", 4) == partition_for(None, "id-7", 4)
+
+
+def test_event_id_is_read_from_the_header_or_the_value():
+    assert record_event_id([("ce_id", b"abc")], b"{}") == "abc"
+    assert record_event_id([], b'{"id": "xyz"}') == "xyz"
+    assert record_event_id([], b"garbage") is None
+
+
+def test_batch_applier_retries_then_succeeds():
+    calls = []
+
+    def flaky(items):
+        calls.append(len(items))
+        if len(calls) < 3:
+            raise RuntimeError("database is down")
+        return "done"
+
+    applied = []
+    applier = BatchApplier(flaky, retry_delays=(0, 0, 0), on_applied=applied.append,
+                           give_up=lambda status: pytest.fail("gave up"))
+    assert asyncio.run(applier.apply(["a", "b"])) == "done"
+    assert calls == [2, 2, 2] and applied == ["done"]
+    assert applier.stats.retries == 2 and applier.stats.batches == 1
+
+
+def test_batch_applier_stops_the_process_instead_of_moving_on():
+    exits = []
+
+    def broken(items):
+        raise RuntimeError("database is gone")
+
+    applier = BatchApplier(broken, retry_delays=(0, 0), give_up=exits.append)
+    with pytest.raises(RuntimeError):
+        asyncio.run(applier.apply(["a"]))
+    assert exits == [75]
+    assert applier.stats.batches == 0
