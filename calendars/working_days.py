@@ -100,6 +100,15 @@ class WorkingDayCalendar:
         self._provisional_spans = tuple(
             (date(y, 1, 1).toordinal(), date(y, 12, 31).toordinal(), y) for y in self._provisional
         )
+        # Provisional days among the first i days, so "does (a, b] touch a provisional year" is O(1).
+        prov_cum = array("l", [0]) * (self._ndays + 1)
+        running = 0
+        for i in range(self._ndays):
+            if date.fromordinal(self._base + i).year in self._provisional_set:
+                running += 1
+            prov_cum[i + 1] = running
+        self._prov_cum = prov_cum
+        self._ends: dict[int, datetime] = {}  # day index -> end instant, filled on demand
 
     # ----- single days -------------------------------------------------------------------------
 
@@ -155,7 +164,14 @@ class WorkingDayCalendar:
             raise ValueError(f"a deadline needs a number of working days >= 0, got {n}")
         due = self.add_working_days(start_day, n)
         start = start_day if type(start_day) is date else date.fromordinal(start_day.toordinal())
-        return Deadline(start, n, due, end_of_day(due), self.provisional_years_between(start, due))
+        i = start.toordinal() - self._base
+        j = due.toordinal() - self._base
+        end = self._ends.get(j)
+        if end is None:
+            end = self._ends[j] = end_of_day(due)
+        if self._prov_cum[j + 1] == self._prov_cum[i + 1]:
+            return Deadline(start, n, due, end, ())
+        return Deadline(start, n, due, end, self.provisional_years_between(start, due))
 
     def working_days_left(self, now: datetime, due_date: date) -> int:
         """Working days in (local date of now, due_date]: 0 on the due day, negative once past.
@@ -268,14 +284,7 @@ class DayTables:
         self.end_iso = [f"{self.iso[i + 1]}T00:00:00+08:00" for i in range(n)]
         self.cum = list(calendar._cum)
         self.workday_index = [o - base for o in calendar._workday_ordinals]
-        prov = [0] * (n + 1)
-        running = 0
-        provisional = calendar._provisional_set
-        for i in range(n):
-            if date.fromordinal(base + i).year in provisional:
-                running += 1
-            prov[i + 1] = running
-        self.prov_cum = prov
+        self.prov_cum = list(calendar._prov_cum)
 
     def due_index(self, i: int, n: int) -> int:
         if n == 0:

@@ -174,3 +174,11 @@ def test_jurisdiction_and_calendar_dir_options(tmp_path):
     assert "截止日：2026-03-11" in result.stdout and "区内停电" in result.stdout
     bad = run("--calendar-dir", str(directory), "--jurisdiction", "elsewhere", "show", "2026")
     assert bad.returncode == 2 and "elsewhere.yaml" in bad.stderr
+
+
+def test_importing_the_command_module_stays_lean():
+    """CLI discovery imports every cli module; this one must not pull in the calendar or holidays."""
+    code = "import sys, cli.calendar; print(sorted(m for m in ('calendars', 'holidays', 'yaml') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
