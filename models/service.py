@@ -1,26 +1,55 @@
 """The application service: what the stream agents and the scheduler call.
 
 No Kafka and no Faust here. ``Tracker.apply_batch`` takes decoded messages
-(``Accepted``) and rejections (``Rejected``) and applies them in one
-transaction; ``Tracker.tick`` does the time-based work due at an instant.
+(``Accepted``) and rejections (``Rejected``) and applies them in ONE
+transaction: processed-event records (duplicates skipped), obligation changes,
+history, violations found at once and every outgoing event as an outbox row.
+``Tracker.tick`` does the time-based work due at an instant (reminders,
+overdue obligations) in one transaction. Both retry the whole transaction when
+a concurrent writer changed an obligation first.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
+from models import events as ev
+from models import messages
+from models.calendar_port import Calendar
+from models.clock import Clock
+from models.departments import DepartmentRegistry
 from models.events import InboundEvent
+from models.obligations import (ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation,
+                                reschedule)
+from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, Policy, PolicySet
+from models.reminders import send_reminder
+from models.repository import AbstractUnitOfWork, PendingResolution, Unassessed
+from models.triggers import trigger_of
+from models.violations import Violation, content_violations, day_text, overdue_violation
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A message that parsed into a valid event, with where it came from."""
+    """A message that parsed into a valid event, with where it came from.
+
+    ``key``/``value``/``headers`` (optional) are the original message; when
+    given, a dead letter written for this event (unknown department, outside
+    every policy) carries these exact bytes instead of a re-encoding.
+    """
 
     topic: str
     partition: int
     offset: int
     event: InboundEvent
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,7 @@ class BatchResult:
     obligations_completed: int = 0
     violations: int = 0
     outbox_rows: int = 0
+    attempts: int = 1
 
 
 @dataclass
@@ -55,17 +85,298 @@ class TickResult:
     violations: int = 0
     outbox_rows: int = 0
     more_due: bool = False
+    attempts: int = 1
     details: list[str] = field(default_factory=list)
 
 
+class _Rejection(Exception):
+    def __init__(self, reason: str, unassessed: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.unassessed = unassessed
+
+
 class Tracker:
-    """Interface placeholder; the implementation follows in the next commit."""
+    """Built by ``config.bootstrap.build_tracker``; unit tests build it with fakes."""
+
+    def __init__(self, uow_factory: Callable[[], AbstractUnitOfWork], calendar: Calendar, policies: PolicySet,
+                 registry: DepartmentRegistry, clock: Clock, *, jurisdiction: str = "yuhua",
+                 reminder_time: str = "09:00", tick_limit: int = 5000):
+        self.uow_factory = uow_factory
+        self.calendar = calendar
+        self.policies = policies
+        self.registry = registry
+        self.clock = clock
+        self.jurisdiction = jurisdiction
+        self.reminder_time = reminder_time
+        self.tick_limit = tick_limit
+
+    # ------------------------------------------------------------ batches
 
     def apply_batch(self, items: Sequence[Accepted | Rejected]) -> BatchResult:
-        raise NotImplementedError
+        """Apply a batch in one transaction; safe to call again with the same batch (replay)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.uow_factory() as uow:
+                    result = BatchResult(attempts=attempt)
+                    now = self.clock.now()
+                    for item in items:
+                        if isinstance(item, Rejected):
+                            self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, item.value,
+                                              item.headers, item.reason, now, result)
+                        else:
+                            self._apply_accepted(uow, item, now, result)
+                    uow.commit()
+                    return result
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("batch met a concurrent update; retrying (attempt %d)", attempt + 1)
+        raise AssertionError("unreachable")
 
-    def tick(self, now: datetime) -> TickResult:
-        raise NotImplementedError
+    def _apply_accepted(self, uow: AbstractUnitOfWork, item: Accepted, now: datetime, result: BatchResult) -> None:
+        event = item.event
+        if not uow.repo.mark_processed(event.source, event.id, event.type, now):
+            result.duplicates += 1
+            return
+        try:
+            unknown = self.registry.unknown(event.departments())
+            if unknown:
+                raise _Rejection(f"unknown department {', '.join(repr(c) for c in unknown)}: "
+                                 f"not in the department registry")
+            policy = self.policies.policy_for(event.start_day(), self.jurisdiction)
+            if policy is None:
+                raise _Rejection(
+                    f"unassessed: start day {event.start_day().isoformat()} is outside every policy in force for "
+                    f"{self.jurisdiction} ({self.policies.validity_summary(self.jurisdiction)})", unassessed=True)
+            self._handle(uow, event, policy, now, result)
+        except _Rejection as rejection:
+            if rejection.unassessed:
+                uow.repo.add_unassessed(Unassessed(event.source, event.id, event.type, event.start_day(),
+                                                   event.departments(), rejection.reason, now,
+                                                   ev.to_cloudevent_dict(event)))
+                result.unassessed += 1
+            value = item.value if item.value is not None else ev.encode_cloudevent(ev.to_cloudevent_dict(event))
+            departments = event.departments()
+            self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, value, item.headers,
+                              rejection.reason, now, result, event=event,
+                              department=departments[0] if len(departments) == 1 and departments[0] in self.registry
+                              else None)
+            return
+        result.accepted += 1
 
-    def reschedule_for_calendar(self, before, after) -> int:
-        raise NotImplementedError
+    def _handle(self, uow: AbstractUnitOfWork, event: InboundEvent, policy: Policy, now: datetime,
+                result: BatchResult) -> None:
+        data = event.data
+        needed = {ev.REGULATION_CHANGED: CATALOG_UPDATE, ev.DUTY_CHANGED: CATALOG_UPDATE,
+                  ev.OBJECTION_RAISED: DATA_VERIFICATION}.get(event.type)
+        if needed is not None and needed not in policy.obligations:
+            raise _Rejection(f"unassessed: policy {policy.id} defines no {needed} obligation", unassessed=True)
+        if needed is not None:
+            try:
+                self.calendar.deadline(event.start_day(), policy.obligations[needed].working_days)
+            except ValueError as exc:  # calendars.OutOfRange: no calendar data for these days
+                raise _Rejection(f"unassessed: the working-day calendar cannot count from "
+                                 f"{event.start_day().isoformat()}: {exc}", unassessed=True) from None
+        if isinstance(data, (ev.RegulationChanged, ev.DutyChanged)):
+            for department in data.departments():
+                self._open(uow, event, policy, CATALOG_UPDATE, department, now, result)
+        elif isinstance(data, ev.ObjectionRaised):
+            self._open(uow, event, policy, DATA_VERIFICATION, data.department, now, result)
+        elif isinstance(data, ev.CatalogUpdated):
+            self._catalog_updated(uow, event, data, policy, now, result)
+        elif isinstance(data, ev.ObjectionResolved):
+            self._objection_resolved(uow, event, data, now, result)
+
+    def _open(self, uow: AbstractUnitOfWork, event: InboundEvent, policy: Policy, kind: str, department: str,
+              now: datetime, result: BatchResult) -> None:
+        kind_policy = policy.obligations[kind]
+        trigger = trigger_of(event, self.registry.name_of)
+        obligation = open_obligation(trigger=trigger, department=department, policy=policy, kind=kind_policy,
+                                     calendar=self.calendar, reminder_time=self.reminder_time, now=now)
+        if not uow.repo.add_obligation(obligation):
+            return
+        result.obligations_opened += 1
+        uow.repo.add_history(obligation.id, now, "opened", event.id,
+                             {"due_date": obligation.due_date.isoformat(), "policy_id": policy.id,
+                              "policy_version": policy.version, "working_days": obligation.working_days})
+        self._outbox(uow, messages.obligation_opened(obligation, now), now, result)
+        trigger_key = event.id if kind == CATALOG_UPDATE else f"objection:{trigger.subject_ref}"
+        waiting = uow.repo.take_pending_resolutions(department, trigger_key)
+        if waiting:
+            first = waiting[0]
+            self._complete(uow, obligation, first.submitted_at, first.update_event_id, now, result,
+                           note="completed by an update that arrived before its trigger")
+        elif obligation.is_past_deadline(now):
+            self._overdue(uow, obligation, now, result, note="already overdue when its event arrived")
+
+    def _catalog_updated(self, uow: AbstractUnitOfWork, event: InboundEvent, data: ev.CatalogUpdated,
+                         policy: Policy, now: datetime, result: BatchResult) -> None:
+        if data.resolves is None:
+            submitted_day = event.start_day()
+            for obligation in uow.repo.unfinished_obligations(data.department, CATALOG_UPDATE, submitted_day):
+                self._complete(uow, obligation, data.submitted_at, event.id, now, result)
+        else:
+            for trigger_id in data.resolves:
+                found = uow.repo.obligations_for_trigger(trigger_id, data.department, CATALOG_UPDATE)
+                if not found:
+                    uow.repo.add_pending_resolution(PendingResolution(
+                        data.department, trigger_id, event.id, event.source, data.submitted_at,
+                        data.catalog_version))
+                for obligation in found:
+                    if obligation.unfinished:
+                        self._complete(uow, obligation, data.submitted_at, event.id, now, result)
+        for violation in content_violations(event, policy=policy,
+                                            department_label=self.registry.label(data.department), now=now):
+            self._violation(uow, violation, now, result)
+
+    def _objection_resolved(self, uow: AbstractUnitOfWork, event: InboundEvent, data: ev.ObjectionResolved,
+                            now: datetime, result: BatchResult) -> None:
+        found = uow.repo.obligations_for_subject(DATA_VERIFICATION, data.department, data.objection_id)
+        if not found:
+            uow.repo.add_pending_resolution(PendingResolution(
+                data.department, f"objection:{data.objection_id}", event.id, event.source, data.resolved_at, ""))
+        for obligation in found:
+            if obligation.unfinished:
+                self._complete(uow, obligation, data.resolved_at, event.id, now, result)
+
+    def _complete(self, uow: AbstractUnitOfWork, obligation: Obligation, at: datetime, by_event_id: str,
+                  now: datetime, result: BatchResult, note: str | None = None) -> None:
+        complete(obligation, at=at, by_event_id=by_event_id, calendar=self.calendar)
+        uow.repo.save_obligation(obligation)
+        result.obligations_completed += 1
+        detail = {"on_time": obligation.on_time, "completed_at": at.isoformat(),
+                  "working_days_taken": obligation.working_days_taken}
+        if note:
+            detail["note"] = note
+        uow.repo.add_history(obligation.id, now, "completed", by_event_id, detail)
+        self._outbox(uow, messages.obligation_completed(obligation, now), now, result)
+
+    def _overdue(self, uow: AbstractUnitOfWork, obligation: Obligation, now: datetime, result,
+                 note: str | None = None) -> None:
+        mark_overdue(obligation, now)
+        uow.repo.save_obligation(obligation)
+        detail = {"due_end": obligation.due_end.isoformat()}
+        if note:
+            detail["note"] = note
+        uow.repo.add_history(obligation.id, now, "overdue", None, detail)
+        if isinstance(result, TickResult):
+            result.overdue += 1
+        policy = self.policies.by_id(obligation.policy_id)
+        if policy is None:
+            log.warning("obligation %s was opened under policy %s, which is no longer loaded; "
+                        "no violation text can cite it", obligation.id, obligation.policy_id)
+            return
+        kind_policy = policy.obligations.get(obligation.kind)
+        violation = overdue_violation(obligation, policy=policy, department_label=self.registry.label(
+            obligation.department), kind_title=kind_policy.title if kind_policy else obligation.kind,
+            calendar=self.calendar, now=now)
+        self._violation(uow, violation, now, result)
+
+    def _violation(self, uow: AbstractUnitOfWork, violation: Violation, now: datetime, result) -> None:
+        if not uow.repo.add_violation(violation):
+            return
+        result.violations += 1
+        if violation.obligation_id:
+            uow.repo.add_history(violation.obligation_id, now, "violation", violation.trigger_event_id,
+                                 {"violation_id": violation.id, "rule": violation.rule,
+                                  "articles": list(violation.articles)})
+        self._outbox(uow, messages.violation_message(violation), now, result)
+
+    def _dead_letter(self, uow: AbstractUnitOfWork, topic: str, partition: int, offset: int, key: bytes | None,
+                     value: bytes | None, headers: tuple[tuple[str, bytes], ...], reason: str, now: datetime,
+                     result: BatchResult, event: InboundEvent | None = None, department: str | None = None) -> None:
+        message = messages.dead_letter(topic=topic, partition=partition, offset=offset, key=key, value=value,
+                                       headers=tuple(headers), reason=reason, now=now, department=department,
+                                       event=event)
+        result.rejected += 1
+        self._outbox(uow, message, now, result)
+
+    @staticmethod
+    def _outbox(uow: AbstractUnitOfWork, message: messages.OutgoingMessage, now: datetime, result) -> None:
+        if uow.repo.add_outbox(message, now):
+            result.outbox_rows += 1
+
+    # ------------------------------------------------------------ time
+
+    def tick(self, now: datetime | None = None) -> TickResult:
+        """Overdue obligations and reminder stages due at ``now`` (default: the clock), in one transaction."""
+        now = self.clock.now() if now is None else now
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.uow_factory() as uow:
+                    result = TickResult(attempts=attempt)
+                    overdue = uow.repo.due_for_overdue(now, self.tick_limit)
+                    for obligation in overdue:
+                        self._overdue(uow, obligation, now, result)
+                    due = uow.repo.due_for_reminder(now, self.tick_limit)
+                    for obligation in due:
+                        self._remind(uow, obligation, now, result)
+                    result.more_due = len(overdue) >= self.tick_limit or len(due) >= self.tick_limit
+                    uow.commit()
+                    return result
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("tick met a concurrent update; retrying (attempt %d)", attempt + 1)
+        raise AssertionError("unreachable")
+
+    def _remind(self, uow: AbstractUnitOfWork, obligation: Obligation, now: datetime, result: TickResult) -> None:
+        reminder = send_reminder(obligation, now, self.calendar)
+        uow.repo.save_obligation(obligation)
+        if reminder is None or not uow.repo.add_reminder(reminder):
+            return
+        result.reminders += 1
+        uow.repo.add_history(obligation.id, now, "reminded", None,
+                             {"stage": reminder.stage, "working_days_left": reminder.working_days_left})
+        self._outbox(uow, messages.reminder_message(reminder, obligation, self.reminder_text(obligation, reminder)),
+                     now, result)
+
+    def reminder_text(self, obligation: Obligation, reminder) -> str:
+        policy = self.policies.by_id(obligation.policy_id)
+        kind = policy.obligations.get(obligation.kind) if policy else None
+        title = kind.title if kind else obligation.kind
+        regulation = policy.regulation_ref() if policy else ""
+        left = ("今天是期限最后一天" if reminder.working_days_left <= 0
+                else f"剩余 {reminder.working_days_left} 个工作日")
+        provisional = "（暂定期限：涉及尚未公布放假安排的年份）" if obligation.provisional else ""
+        return (f"提醒：{self.registry.label(obligation.department)}应于 {day_text(obligation.due_date)} 24:00 前"
+                f"{title}，{left}{provisional}。触发事件：{obligation.trigger_summary}。"
+                f"依据{regulation}{obligation.article}。")
+
+    # ------------------------------------------------------------ calendar updates
+
+    def reschedule_for_calendar(self, before: Calendar | None = None, after: Calendar | None = None) -> int:
+        """After a calendar reload: move every open obligation whose deadline changed under ``after``.
+
+        Deadlines are recomputed with ``after`` (default: the tracker's own
+        calendar, normally a ``calendars.LiveCalendar`` the caller has just
+        reloaded). ``before`` is accepted for symmetry with
+        ``calendars.changed_deadlines`` and not needed: each obligation stores
+        the deadline it was given. Returns how many obligations moved.
+        """
+        calendar = after if after is not None else self.calendar
+        now = self.clock.now()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.uow_factory() as uow:
+                    moved = 0
+                    for obligation in uow.repo.open_obligations():
+                        previous_due, previous_provisional = obligation.due_date, obligation.provisional
+                        if not reschedule(obligation, calendar=calendar):
+                            continue
+                        uow.repo.save_obligation(obligation)
+                        uow.repo.add_history(obligation.id, now, "rescheduled", None, {
+                            "previous_due_date": previous_due.isoformat(),
+                            "due_date": obligation.due_date.isoformat(),
+                            "previous_provisional": previous_provisional, "provisional": obligation.provisional})
+                        uow.repo.add_outbox(messages.obligation_rescheduled(obligation, previous_due,
+                                                                            previous_provisional, now), now)
+                        moved += 1
+                    uow.commit()
+                    return moved
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+

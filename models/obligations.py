@@ -1,0 +1,166 @@
+"""Obligations: what a department owes by when, and how that changes.
+
+Plain Python, no database. An obligation is opened from a triggering event
+under the policy in force on the event's start day; its deadline comes from
+the calendar (legal counting, Asia/Shanghai). Status goes ``open`` ->
+``completed`` (on time or late) or ``open`` -> ``overdue`` -> ``completed``
+(late). Whether a completion was on time is decided by the time in the
+completing event (``submitted_at``/``resolved_at``), never by when it was
+processed, so a replay gives the same answer.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from models.calendar_port import Calendar
+from models.clock import SHANGHAI
+from models.policy import ObligationKind, Policy
+
+OPEN = "open"
+COMPLETED = "completed"
+OVERDUE = "overdue"
+CANCELLED = "cancelled"
+STATUSES = (OPEN, COMPLETED, OVERDUE, CANCELLED)
+UNFINISHED = (OPEN, OVERDUE)
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Someone else changed the obligation since it was read; the transaction is retried."""
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """A deterministic id: the same inputs give the same id on every replay and every worker."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f"{prefix}-{digest}"
+
+
+def obligation_id(kind: str, trigger_source: str, trigger_event_id: str, department: str) -> str:
+    return stable_id("ob", kind, trigger_source, trigger_event_id, department)
+
+
+@dataclass
+class Trigger:
+    """The event an obligation answers, and how to describe it to a supervisor."""
+
+    source: str
+    event_id: str
+    type: str
+    start_day: date
+    summary: str  # Chinese, e.g. 法律法规修订《…》（修订），修订日期 2026-03-02
+    subject_ref: str | None = None  # objection id for data-verification
+
+
+@dataclass
+class Obligation:
+    id: str
+    kind: str
+    department: str
+    trigger_source: str
+    trigger_event_id: str
+    trigger_type: str
+    trigger_summary: str
+    subject_ref: str | None
+    start_day: date
+    working_days: int
+    due_date: date
+    due_end: datetime
+    provisional: bool
+    policy_id: str
+    policy_version: str
+    article: str
+    overdue_citations: tuple[str, ...]
+    reminder_stages: tuple[int, ...]
+    reminder_time: str
+    opened_at: datetime
+    status: str = OPEN
+    stages_sent: tuple[int, ...] = ()
+    next_reminder_at: datetime | None = None
+    on_time: bool | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    working_days_taken: int | None = None
+    version: int = 0
+    events: list[tuple[str, dict]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def unfinished(self) -> bool:
+        return self.status in UNFINISHED
+
+    def is_past_deadline(self, now: datetime) -> bool:
+        return now >= self.due_end
+
+
+def open_obligation(*, trigger: Trigger, department: str, policy: Policy, kind: ObligationKind,
+                    calendar: Calendar, reminder_time: str, now: datetime) -> Obligation:
+    """A new open obligation with its deadline and first reminder time."""
+    from models.reminders import next_reminder_at
+
+    deadline = calendar.deadline(trigger.start_day, kind.working_days)
+    obligation = Obligation(
+        id=obligation_id(kind.kind, trigger.source, trigger.event_id, department),
+        kind=kind.kind,
+        department=department,
+        trigger_source=trigger.source,
+        trigger_event_id=trigger.event_id,
+        trigger_type=trigger.type,
+        trigger_summary=trigger.summary,
+        subject_ref=trigger.subject_ref,
+        start_day=trigger.start_day,
+        working_days=kind.working_days,
+        due_date=deadline.due_date,
+        due_end=deadline.end,
+        provisional=bool(deadline.provisional),
+        policy_id=policy.id,
+        policy_version=policy.version,
+        article=kind.article,
+        overdue_citations=kind.overdue_citations,
+        reminder_stages=policy.reminder_stages,
+        reminder_time=policy.reminder_time or reminder_time,
+        opened_at=now,
+    )
+    obligation.next_reminder_at = next_reminder_at(obligation, calendar)
+    return obligation
+
+
+def complete(obligation: Obligation, *, at: datetime, by_event_id: str, calendar: Calendar) -> None:
+    """Mark done at ``at`` (the time in the completing event); on time when before the deadline's end."""
+    if not obligation.unfinished:
+        raise ValueError(f"obligation {obligation.id} is {obligation.status}, it cannot be completed")
+    obligation.status = COMPLETED
+    obligation.on_time = at < obligation.due_end
+    obligation.completed_at = at
+    obligation.completed_by = by_event_id
+    obligation.next_reminder_at = None
+    done_day = at.astimezone(SHANGHAI).date()
+    obligation.working_days_taken = max(0, calendar.working_days_between(obligation.start_day, done_day))
+
+
+def mark_overdue(obligation: Obligation, now: datetime) -> None:
+    if obligation.status != OPEN:
+        raise ValueError(f"obligation {obligation.id} is {obligation.status}, not open")
+    if not obligation.is_past_deadline(now):
+        raise ValueError(f"obligation {obligation.id} is not past its deadline at {now}")
+    obligation.status = OVERDUE
+    obligation.next_reminder_at = None
+
+
+def reschedule(obligation: Obligation, *, calendar: Calendar) -> bool:
+    """Recompute the deadline with ``calendar``; True when due date, end or provisional flag changed.
+
+    Reminder stages already sent stay sent; the next reminder follows the new dates.
+    """
+    from models.reminders import next_reminder_at
+
+    deadline = calendar.deadline(obligation.start_day, obligation.working_days)
+    changed = (deadline.due_date != obligation.due_date or deadline.end != obligation.due_end
+               or bool(deadline.provisional) != obligation.provisional)
+    if not changed:
+        return False
+    obligation.due_date = deadline.due_date
+    obligation.due_end = deadline.end
+    obligation.provisional = bool(deadline.provisional)
+    if obligation.status == OPEN:
+        obligation.next_reminder_at = next_reminder_at(obligation, calendar)
+    return True

@@ -1,0 +1,89 @@
+"""Reminder stages: when each one goes out, and which one is due now.
+
+A stage is a number of working days left (policy default 5, 3, 1 and 0 = the
+due day). Stage ``s`` goes out on the working day from which exactly ``s``
+working days remain up to the due date, at the configured local time. Each
+stage goes out once; when several are due at once (an obligation that arrived
+late, or a worker that was down), only the latest is sent and the earlier ones
+are skipped for good: a department gets one current reminder, never a burst.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from models.calendar_port import Calendar
+from models.clock import SHANGHAI
+from models.obligations import OPEN, Obligation, stable_id
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: str
+    obligation_id: str
+    department: str
+    stage: int
+    working_days_left: int
+    due_date: date
+    sent_at: datetime
+
+
+def reminder_id(obligation_id: str, stage: int) -> str:
+    return stable_id("rm", obligation_id, str(stage))
+
+
+def stage_day(due_date: date, stage: int, calendar: Calendar) -> date:
+    return due_date if stage == 0 else calendar.add_working_days(due_date, -stage)
+
+
+def stage_send_time(obligation: Obligation, stage: int, calendar: Calendar) -> datetime:
+    hours, minutes = (int(part) for part in obligation.reminder_time.split(":"))
+    day = stage_day(obligation.due_date, stage, calendar)
+    return datetime.combine(day, time(hours, minutes), tzinfo=SHANGHAI)
+
+
+def remaining_stages(obligation: Obligation) -> list[int]:
+    """Stages still to go: not sent, and later than every stage already sent (skipped ones stay skipped)."""
+    lowest_sent = min(obligation.stages_sent) if obligation.stages_sent else None
+    return [s for s in obligation.reminder_stages if lowest_sent is None or s < lowest_sent]
+
+
+def next_reminder_at(obligation: Obligation, calendar: Calendar) -> datetime | None:
+    """When the tick should next look at this obligation for reminders (may be in the past)."""
+    if obligation.status != OPEN:
+        return None
+    times = [stage_send_time(obligation, s, calendar) for s in remaining_stages(obligation)]
+    times = [t for t in times if t < obligation.due_end]
+    return min(times) if times else None
+
+
+def due_stage(obligation: Obligation, now: datetime, calendar: Calendar) -> int | None:
+    """The latest stage whose time has come, or None; nothing once the deadline has passed."""
+    if obligation.status != OPEN or now >= obligation.due_end:
+        return None
+    due = [s for s in remaining_stages(obligation) if stage_send_time(obligation, s, calendar) <= now]
+    return min(due) if due else None
+
+
+def send_reminder(obligation: Obligation, now: datetime, calendar: Calendar) -> Reminder | None:
+    """Record the due stage as sent and move ``next_reminder_at`` on; the Reminder to publish, if any."""
+    stage = due_stage(obligation, now, calendar)
+    if stage is None:
+        obligation.next_reminder_at = _next_after(obligation, now, calendar)
+        return None
+    obligation.stages_sent = tuple(sorted((*obligation.stages_sent, stage), reverse=True))
+    obligation.next_reminder_at = next_reminder_at(obligation, calendar)
+    return Reminder(
+        id=reminder_id(obligation.id, stage),
+        obligation_id=obligation.id,
+        department=obligation.department,
+        stage=stage,
+        working_days_left=calendar.working_days_left(now, obligation.due_date),
+        due_date=obligation.due_date,
+        sent_at=now,
+    )
+
+
+def _next_after(obligation: Obligation, now: datetime, calendar: Calendar) -> datetime | None:
+    upcoming = next_reminder_at(obligation, calendar)
+    return upcoming if upcoming is None or upcoming > now else None

@@ -1,0 +1,340 @@
+"""Fakes for the models' ports: a weekends-only calendar and an in-memory unit of work.
+
+They keep the same contracts as ``calendars.WorkingDayCalendar`` and
+``models.repository.SqlRepository`` (including rollback and optimistic
+versions), so the service can be tested in milliseconds.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from models.clock import SHANGHAI
+from models.departments import load_registry
+from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
+from models.policy import load_policies
+from models.repository import AbstractRepository, AbstractUnitOfWork, PendingResolution
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+def shanghai(year, month, day, hour=0, minute=0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@dataclass(frozen=True)
+class FakeDeadline:
+    start_day: date
+    working_days: int
+    due_date: date
+    end: datetime
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
+
+
+@dataclass(frozen=True)
+class FakeExplanation:
+    deadline: FakeDeadline
+    counted: tuple[date, ...]
+
+    def to_dict(self) -> dict:
+        return {"start_day": self.deadline.start_day.isoformat(), "due_date": self.deadline.due_date.isoformat(),
+                "counted": [d.isoformat() for d in self.counted]}
+
+    def text_zh(self) -> str:
+        return f"计入 {len(self.counted)} 个工作日：{self.counted[0]} 至 {self.counted[-1]}（周末不计）。"
+
+
+@dataclass
+class WeekendCalendar:
+    """Working days are Monday to Friday, plus ``extra_working_days``, minus ``holidays``."""
+
+    holidays: set[date] = field(default_factory=set)
+    extra_working_days: set[date] = field(default_factory=set)
+    provisional_from_year: int | None = None
+
+    def is_working_day(self, d: date) -> bool:
+        if d in self.extra_working_days:
+            return True
+        return d.weekday() < 5 and d not in self.holidays
+
+    def add_working_days(self, d: date, n: int) -> date:
+        step = 1 if n >= 0 else -1
+        remaining = abs(n)
+        while remaining:
+            d += timedelta(days=step)
+            if self.is_working_day(d):
+                remaining -= 1
+        return d
+
+    def working_days_between(self, a: date, b: date) -> int:
+        sign = 1 if b >= a else -1
+        low, high = (a, b) if b >= a else (b, a)
+        count = sum(1 for i in range(1, (high - low).days + 1) if self.is_working_day(low + timedelta(days=i)))
+        return sign * count
+
+    def deadline(self, start_day: date, n: int) -> FakeDeadline:
+        due = self.add_working_days(start_day, n)
+        end = datetime.combine(due + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+        years = tuple(sorted({y for y in range(start_day.year, due.year + 1)
+                              if self.provisional_from_year is not None and y >= self.provisional_from_year}))
+        return FakeDeadline(start_day, n, due, end, years)
+
+    def working_days_left(self, now: datetime, due_date: date) -> int:
+        return self.working_days_between(now.astimezone(SHANGHAI).date(), due_date)
+
+    def explain(self, start_day: date, n: int) -> FakeExplanation:
+        deadline = self.deadline(start_day, n)
+        counted, d = [], start_day
+        while len(counted) < n:
+            d += timedelta(days=1)
+            if self.is_working_day(d):
+                counted.append(d)
+        return FakeExplanation(deadline, tuple(counted))
+
+
+@dataclass
+class FakeState:
+    processed: set = field(default_factory=set)
+    obligations: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    pending: dict = field(default_factory=dict)
+    reminders: dict = field(default_factory=dict)
+    violations: dict = field(default_factory=dict)
+    outbox: list = field(default_factory=list)
+    unassessed: dict = field(default_factory=dict)
+
+
+class FakeRepository(AbstractRepository):
+    def __init__(self, state: FakeState, store: "FakeStore | None" = None):
+        self.s = state
+        self.store = store
+
+    def mark_processed(self, source, event_id, event_type, at):
+        if (source, event_id) in self.s.processed:
+            return False
+        self.s.processed.add((source, event_id))
+        return True
+
+    def add_obligation(self, obligation):
+        if obligation.id in self.s.obligations:
+            return False
+        self.s.obligations[obligation.id] = copy.deepcopy(obligation)
+        return True
+
+    def save_obligation(self, obligation):
+        stored = self.s.obligations[obligation.id]
+        if self.store is not None and self.store.conflicts_to_inject > 0:
+            self.store.conflicts_to_inject -= 1  # another worker wrote this row since we read it
+            stored.version += 1
+        if stored.version != obligation.version:
+            raise ConcurrentUpdate(obligation.id)
+        obligation.version += 1
+        self.s.obligations[obligation.id] = copy.deepcopy(obligation)
+
+    def _copies(self, predicate) -> list[Obligation]:
+        return [copy.deepcopy(o) for o in sorted(self.s.obligations.values(), key=lambda o: o.id) if predicate(o)]
+
+    def get_obligation(self, obligation_id):
+        found = self._copies(lambda o: o.id == obligation_id)
+        return found[0] if found else None
+
+    def obligations_for_trigger(self, trigger_event_id, department, kind):
+        return self._copies(lambda o: (o.trigger_event_id, o.department, o.kind) == (trigger_event_id, department, kind))
+
+    def unfinished_obligations(self, department, kind, started_by):
+        return self._copies(lambda o: o.department == department and o.kind == kind and o.status in UNFINISHED
+                            and o.start_day <= started_by)
+
+    def obligations_for_subject(self, kind, department, subject_ref):
+        return self._copies(lambda o: (o.kind, o.department, o.subject_ref) == (kind, department, subject_ref))
+
+    def add_pending_resolution(self, pending):
+        key = (pending.department, pending.trigger_key, pending.update_event_id)
+        if key in self.s.pending:
+            return False
+        self.s.pending[key] = pending
+        return True
+
+    def take_pending_resolutions(self, department, trigger_key):
+        keys = [k for k in self.s.pending if k[:2] == (department, trigger_key)]
+        found: list[PendingResolution] = [self.s.pending.pop(k) for k in keys]
+        return sorted(found, key=lambda p: (p.submitted_at, p.update_event_id))
+
+    def add_history(self, obligation_id, at, what, event_id, detail):
+        self.s.history.append((obligation_id, at, what, event_id, detail))
+
+    def add_reminder(self, reminder):
+        key = (reminder.obligation_id, reminder.stage)
+        if reminder.id in self.s.reminders or any(
+                (r.obligation_id, r.stage) == key for r in self.s.reminders.values()):
+            return False
+        self.s.reminders[reminder.id] = reminder
+        return True
+
+    def add_violation(self, violation):
+        if violation.id in self.s.violations:
+            return False
+        self.s.violations[violation.id] = violation
+        return True
+
+    def add_outbox(self, message, now):
+        if any(m.event_id == message.event_id for m in self.s.outbox):
+            return False
+        self.s.outbox.append(message)
+        return True
+
+    def add_unassessed(self, record):
+        key = (record.source, record.event_id)
+        if key in self.s.unassessed:
+            return False
+        self.s.unassessed[key] = record
+        return True
+
+    def due_for_overdue(self, now, limit):
+        found = self._copies(lambda o: o.status == OPEN and o.due_end <= now)
+        return sorted(found, key=lambda o: (o.due_end, o.id))[:limit]
+
+    def due_for_reminder(self, now, limit):
+        found = self._copies(lambda o: o.status == OPEN and o.next_reminder_at is not None
+                             and o.next_reminder_at <= now)
+        return sorted(found, key=lambda o: (o.next_reminder_at, o.id))[:limit]
+
+    def open_obligations(self):
+        return self._copies(lambda o: o.status == OPEN)
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """Works on a copy of the shared state; ``commit`` publishes it, anything else discards it."""
+
+    def __init__(self, store: "FakeStore"):
+        self.store = store
+
+    def __enter__(self):
+        self.working = copy.deepcopy(self.store.state)
+        self.repo = FakeRepository(self.working, self.store)
+        self.committed = False
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def commit(self):
+        self.store.state = self.working
+        self.store.commits += 1
+
+    def rollback(self):
+        pass
+
+
+@dataclass
+class FakeStore:
+    state: FakeState = field(default_factory=FakeState)
+    commits: int = 0
+    conflicts_to_inject: int = 0  # the next N obligation saves meet a concurrent writer
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+def real_policies():
+    return load_policies(CONFIG_DIR / "policies")
+
+
+def real_registry():
+    return load_registry(CONFIG_DIR / "departments.yaml")
+
+
+# ------------------------------------------------------------------ events and a tracker for tests
+
+def inbound(event_type: str, data: dict, *, id: str, source: str = "/yuhua/test", time: datetime | None = None):
+    """A validated InboundEvent built through the real contract (build, encode, parse)."""
+    from models import events as ev
+
+    built = ev.build_cloudevent(event_type, source, data, id=id, time=time or shanghai(2026, 1, 1))
+    return ev.parse_cloudevent(ev.encode_cloudevent(built))
+
+
+def regulation_changed(id: str, changed_on: str, departments: list[str], title: str = "长沙市公共数据管理办法"):
+    from models import events as ev
+
+    return inbound(ev.REGULATION_CHANGED, {"regulation_id": f"reg-{id}", "title": title, "change_kind": "amended",
+                                           "changed_on": changed_on, "affected_departments": departments},
+                   id=id, source="/yuhua/legal-affairs")
+
+
+def duty_changed(id: str, changed_on: str, department: str, counterparts: list[str] | None = None):
+    from models import events as ev
+
+    data = {"department": department, "changed_on": changed_on, "change_kind": "transferred",
+            "description": "职能划转"}
+    if counterparts is not None:
+        data["counterpart_departments"] = counterparts
+    return inbound(ev.DUTY_CHANGED, data, id=id, source="/yuhua/staffing-office")
+
+
+def catalog_updated(id: str, department: str, submitted_at: str, resolves: list[str] | None = None,
+                    resources: list[dict] | None = None):
+    from models import events as ev
+
+    data = {"department": department, "submitted_at": submitted_at, "catalog_version": f"v-{id}"}
+    if resolves is not None:
+        data["resolves"] = resolves
+    if resources is not None:
+        data["resources"] = resources
+    return inbound(ev.CATALOG_UPDATED, data, id=id, source="/yuhua/catalog-platform")
+
+
+def objection_raised(id: str, objection_id: str, department: str, raised_on: str, raised_by: str | None = None):
+    from models import events as ev
+
+    data = {"objection_id": objection_id, "department": department, "resource_code": "R-001", "raised_on": raised_on}
+    if raised_by:
+        data["raised_by"] = raised_by
+    return inbound(ev.OBJECTION_RAISED, data, id=id, source="/yuhua/data-center")
+
+
+def objection_resolved(id: str, objection_id: str, department: str, resolved_at: str):
+    from models import events as ev
+
+    return inbound(ev.OBJECTION_RESOLVED, {"objection_id": objection_id, "department": department,
+                                           "resource_code": "R-001", "resolved_at": resolved_at},
+                   id=id, source="/yuhua/data-center")
+
+
+class Harness:
+    """A Tracker on fakes with a manual clock, and helpers to feed it and read what it wrote."""
+
+    def __init__(self, now: datetime, calendar=None, policies=None, uow_factory=None):
+        from models.clock import ManualClock
+        from models.service import Tracker
+
+        self.clock = ManualClock(now)
+        self.store = FakeStore()
+        self.tracker = Tracker(uow_factory or self.store, calendar or WeekendCalendar(), policies or real_policies(),
+                               real_registry(), self.clock)
+        self.offset = 0
+
+    def feed(self, *events, topic: str = "catalog.regulation-changes"):
+        from models.service import Accepted
+
+        items = []
+        for event in events:
+            items.append(Accepted(topic, 0, self.offset, event))
+            self.offset += 1
+        return self.tracker.apply_batch(items)
+
+    @property
+    def state(self) -> FakeState:
+        return self.store.state
+
+    def obligations(self, **where) -> list[Obligation]:
+        return [o for o in self.state.obligations.values() if all(getattr(o, k) == v for k, v in where.items())]
+
+    def outbox(self, event_type: str | None = None) -> list:
+        return [m for m in self.state.outbox if event_type is None or m.cloudevent["type"] == event_type]
