@@ -30,8 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="working-day calendar: show a year, explain a deadline, compute deadlines for a CSV",
         description="中国大陆工作日日历（国务院放假安排）— working days, deadlines and their explanation.",
     )
-    parser.add_argument("--calendar-dir", help="directory of the notice files (default: config/calendars)")
-    parser.add_argument("--jurisdiction", help="apply this jurisdiction's local adjustments (config/calendars/local/<name>.yaml)")
+    parser.add_argument("--calendar-dir", help="directory of the notice files (default: TRACKER_CALENDAR_DIR, i.e. config/calendars)")
+    parser.add_argument(
+        "--jurisdiction",
+        help="apply this jurisdiction's local adjustments, config/calendars/local/<name>.yaml "
+        "(default: TRACKER_JURISDICTION, as the worker does; '' for the national calendar only)",
+    )
     commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines}")
     parser.set_defaults(func=lambda args: _usage(parser))
 
@@ -81,9 +85,20 @@ def _fail(message: str) -> None:
 
 
 def _load(args: argparse.Namespace):
+    """The calendar the worker would use, unless --calendar-dir / --jurisdiction say otherwise."""
     from calendars import load_calendar
 
-    return load_calendar(args.calendar_dir, args.jurisdiction)
+    directory, jurisdiction = args.calendar_dir, args.jurisdiction
+    if directory is None or jurisdiction is None:
+        from config.settings import Settings, SettingsError
+
+        try:
+            settings = Settings.from_env()
+        except SettingsError as error:
+            raise InputProblem(str(error)) from None
+        directory = directory or settings.calendar_dir
+        jurisdiction = settings.jurisdiction if jurisdiction is None else jurisdiction
+    return load_calendar(directory, jurisdiction or None)
 
 
 # ----- show ---------------------------------------------------------------------------------------
@@ -134,13 +149,14 @@ def _line(status, zh: bool) -> str:
 
 def _explain(args: argparse.Namespace) -> int:
     import json
+    from datetime import date
 
     cal = _load(args)
     tables = cal.day_tables()
     start_index = _parse_start(tables, args.start_date)
     n = _parse_n(args.working_days)
     _check_reachable(tables, start_index, n)
-    explanation = cal.explain(cal.first_day.fromisoformat(args.start_date.strip()), n)
+    explanation = cal.explain(date.fromisoformat(tables.iso[start_index]), n)
     if args.json:
         print(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
     else:

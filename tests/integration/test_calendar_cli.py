@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,11 @@ from calendars.sources import DEFAULT_CALENDAR_DIR
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("TRACKER_CALENDAR_DIR", "TRACKER_JURISDICTION")}
     return subprocess.run(
         [sys.executable, "-m", "cli.main", "calendar", *args],
-        cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60,
+        cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60, env={**environ, **(env or {})},
     )
 
 
@@ -60,7 +62,7 @@ def test_explain_prints_the_deadline_and_the_days(cal):
     assert f"截止日：{expected.due_date.isoformat()}" in result.stdout
     assert expected.end.isoformat() in result.stdout
     assert "调休上班（国庆节）" in result.stdout and "国庆节" in result.stdout
-    as_json = run("explain", "2026-09-25", "15", "--json")
+    as_json = run("--jurisdiction", "", "explain", "2026-09-25", "15", "--json")
     data = json.loads(as_json.stdout)
     assert data == json.loads(json.dumps(cal.explain(date(2026, 9, 25), 15).to_dict(), ensure_ascii=False))
 
@@ -174,6 +176,11 @@ def test_jurisdiction_and_calendar_dir_options(tmp_path):
     assert "截止日：2026-03-11" in result.stdout and "区内停电" in result.stdout
     bad = run("--calendar-dir", str(directory), "--jurisdiction", "elsewhere", "show", "2026")
     assert bad.returncode == 2 and "elsewhere.yaml" in bad.stderr
+    # Without options the command uses the worker's settings (TRACKER_CALENDAR_DIR, TRACKER_JURISDICTION).
+    from_settings = run("explain", "2026-03-09", "1", env={"TRACKER_CALENDAR_DIR": str(directory), "TRACKER_JURISDICTION": "testdistrict"})
+    assert from_settings.returncode == 0 and "截止日：2026-03-11" in from_settings.stdout
+    national = run("--jurisdiction", "", "explain", "2026-03-09", "1", env={"TRACKER_CALENDAR_DIR": str(directory), "TRACKER_JURISDICTION": "testdistrict"})
+    assert national.returncode == 0 and "截止日：2026-03-10" in national.stdout
 
 
 def test_importing_the_command_module_stays_lean():
