@@ -1,0 +1,78 @@
+"""The one place that builds concrete parts from ``Settings``.
+
+Nothing is built at import time anywhere else. The models part:
+
+- ``build_engine(settings)``: the SQL engine, schema migrated to the newest revision;
+- ``build_tracker(settings, clock=None, engine=None)``: the ``models.service.Tracker``
+  on SQL, the live working-day calendar, the policy files and the department registry;
+- ``build_outbox(settings, engine=None)``: what the outbox relay and the lease use;
+- ``build_models(settings, clock=None)``: all of the above sharing one engine.
+
+Policy or registry mistakes raise here (``PolicyError`` / ``RegistryError``,
+naming file and line), so a worker stops at start instead of judging with them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from config.settings import Settings
+from models.clock import Clock, clock_from_spec
+from models.departments import DepartmentRegistry, load_registry
+from models.migrate import upgrade
+from models.outbox import Outbox
+from models.policy import PolicySet, load_policies
+from models.repository import sql_unit_of_work_factory
+from models.service import Tracker
+from models.sql import create_engine
+
+
+def build_engine(settings: Settings) -> Engine:
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+def build_calendar(settings: Settings):
+    from calendars import LiveCalendar
+
+    return LiveCalendar(settings.calendar_dir, settings.jurisdiction)
+
+
+def build_policies(settings: Settings) -> PolicySet:
+    return load_policies(settings.policy_dir)
+
+
+def build_registry(settings: Settings) -> DepartmentRegistry:
+    return load_registry(settings.departments_file)
+
+
+def build_tracker(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
+                  calendar=None) -> Tracker:
+    engine = engine if engine is not None else build_engine(settings)
+    return Tracker(
+        sql_unit_of_work_factory(engine),
+        calendar if calendar is not None else build_calendar(settings),
+        build_policies(settings),
+        build_registry(settings),
+        clock if clock is not None else clock_from_spec(settings.clock),
+        jurisdiction=settings.jurisdiction,
+        reminder_time=settings.reminder_time,
+    )
+
+
+def build_outbox(settings: Settings, engine: Engine | None = None) -> Outbox:
+    return Outbox(engine if engine is not None else build_engine(settings))
+
+
+@dataclass
+class ModelParts:
+    engine: Engine
+    tracker: Tracker
+    outbox: Outbox
+
+
+def build_models(settings: Settings, clock: Clock | None = None) -> ModelParts:
+    engine = build_engine(settings)
+    return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine), outbox=Outbox(engine))
