@@ -161,32 +161,11 @@ def follow(bootstrap_servers: str, topic: str, *, group: str | None = None, from
 
 
 def load_department_names(departments_file: str) -> dict[str, str]:
-    """Code → name from the department registry file; empty when there is none.
-
-    Reads the registry through ``models`` when it offers a loader, so the file
-    format is defined in one place.
-    """
+    """Code → name from the department registry (``models.departments``); empty when the file is missing."""
     from pathlib import Path
+
+    from models.departments import load_registry
 
     if not Path(departments_file).exists():
         return {}
-    return _names_from_registry(departments_file)
-
-
-def _names_from_registry(departments_file: str) -> dict[str, str]:
-    import yaml
-
-    from pathlib import Path
-
-    loaded = yaml.safe_load(Path(departments_file).read_text(encoding="utf-8"))
-    entries = loaded.get("departments", loaded) if isinstance(loaded, dict) else loaded
-    names: dict[str, str] = {}
-    if isinstance(entries, list):
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("code"):
-                names[str(entry["code"])] = str(entry.get("name") or entry["code"])
-    elif isinstance(entries, dict):
-        for code, value in entries.items():
-            names[str(code)] = str(value.get("name", code)) if isinstance(value, dict) else str(value)
-    return names
-
+    return {department.code: department.name for department in load_registry(departments_file)}

@@ -1,0 +1,153 @@
+"""A demo feed of realistic upstream events, so the embedded quick start shows something.
+
+The dates are counted back from *today* on the working-day calendar with the
+time limits of the policy in force, so that whenever the demo runs with the
+system clock there is something of each kind:
+
+- a regulation revision (three departments) whose deadline has passed: one
+  department updated on time (but opened personal data without
+  desensitization), one updated late (and narrowed an unconditionally shared
+  resource), one did nothing (overdue);
+- a regulation revision due in two working days: one department already
+  updated, two still open (due soon);
+- a duty change (住建 → 城管) three working days ago: two open obligations;
+- a data objection raised two working days ago (a verification obligation);
+- one message that is not a CloudEvent at all (it must land on the dead-letter topic).
+
+Event ids are derived from the dates, so publishing the same day's demo twice
+is deduplicated by the tracker.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Protocol
+
+from models import events as ev
+from models.clock import SHANGHAI
+
+LEGAL_AFFAIRS = "/yuhua/legal-affairs"
+STAFFING_OFFICE = "/yuhua/staffing-office"
+CATALOG_PLATFORM = "/yuhua/catalog-platform"
+BAD_MESSAGE = b'{"specversion": "1.0", "type": "gov.catalog.catalog.updated", "data": {"department": "jyj"'
+
+
+class Calendar(Protocol):
+    def add_working_days(self, d: date, n: int) -> date: ...
+
+    def is_working_day(self, d: date) -> bool: ...
+
+    def previous_working_day(self, d: date) -> date: ...
+
+
+@dataclass(frozen=True)
+class DemoMessage:
+    """One message of the feed: a CloudEvent (dict) or, for the bad one, raw bytes."""
+
+    topic: str  # logical topic, without prefix
+    event: dict[str, Any] | None = None
+    raw: bytes | None = None
+    key: str | None = None
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def demo_feed(today: date, calendar: Calendar, catalog_update_days: int) -> list[DemoMessage]:
+    """The demo events for ``today``; ``catalog_update_days`` is the policy's 第十条 limit."""
+    wd = calendar.add_working_days
+    n = catalog_update_days
+    # Counted from the last working day up to today, so a weekend demo looks like Friday's.
+    anchor = today if calendar.is_working_day(today) else calendar.previous_working_day(today)
+    overdue_start = wd(anchor, -(n + 5))  # its deadline passed five working days ago
+    due_soon_start = wd(anchor, -(n - 2))  # due in two working days
+    open_start = wd(anchor, -3)
+    tag = today.strftime("%Y%m%d")
+    reg_overdue, reg_due_soon = f"demo-{tag}-reg-1", f"demo-{tag}-reg-2"
+
+    def event(type_: str, source: str, name: str, data: dict, when: datetime, subject: str | None = None):
+        built = ev.build_cloudevent(type_, source, data, id=f"demo-{tag}-{name}", subject=subject, time=when)
+        return DemoMessage(ev.TOPIC_OF_TYPE[type_], built)
+
+    return [
+        DemoMessage(ev.TOPIC_REGULATION_CHANGES, ev.build_cloudevent(
+            ev.REGULATION_CHANGED, LEGAL_AFFAIRS, {
+                "regulation_id": "HN-DFXFG-2021-政务数据管理",
+                "title": "湖南省政务数据管理办法（修订）",
+                "change_kind": "amended", "changed_on": overdue_start,
+                "affected_departments": ["wjj", "jyj", "mzj"],
+            }, id=reg_overdue, time=_at(overdue_start, 10))),
+        DemoMessage(ev.TOPIC_REGULATION_CHANGES, ev.build_cloudevent(
+            ev.REGULATION_CHANGED, LEGAL_AFFAIRS, {
+                "regulation_id": "HN-DFXFG-2020-优化营商环境",
+                "title": "湖南省优化营商环境条例（修正）",
+                "change_kind": "amended", "changed_on": due_soon_start,
+                "affected_departments": ["scjgj", "xzspfwj", "swj"],
+            }, id=reg_due_soon, time=_at(due_soon_start, 9, 30))),
+        event(ev.DUTY_CHANGED, STAFFING_OFFICE, "duty-1", {
+            "department": "zjj", "changed_on": open_start, "change_kind": "transferred",
+            "description": "城镇燃气经营许可及燃气安全监督管理职能由区住房和城乡建设局划入区城市管理和综合执法局",
+            "counterpart_departments": ["cgj"],
+        }, _at(open_start, 11), subject="zjj"),
+        # 区卫生健康局: on time, but opened vaccination records without desensitization (第二十条).
+        event(ev.CATALOG_UPDATED, CATALOG_PLATFORM, "update-wjj", {
+            "department": "wjj", "submitted_at": _at(wd(overdue_start, n - 4), 16, 20),
+            "catalog_version": f"wjj-{overdue_start.year}.3", "resolves": [reg_overdue],
+            "resources": [{"code": "WJJ-0007", "name": "预防接种记录", "action": "modified",
+                           "share_type": "conditional", "previous_share_type": "conditional",
+                           "open_type": "conditional", "previous_open_type": "none",
+                           "contains_personal_info": True, "desensitized": False}],
+        }, _at(wd(overdue_start, n - 4), 16, 20), subject="wjj"),
+        # 区教育局: late, and narrowed an unconditionally shared resource without approval (第二十五条（一）).
+        event(ev.CATALOG_UPDATED, CATALOG_PLATFORM, "update-jyj", {
+            "department": "jyj", "submitted_at": _at(wd(anchor, -2), 15, 5),
+            "catalog_version": f"jyj-{today.year}.2", "resolves": [reg_overdue],
+            "resources": [{"code": "JYJ-0012", "name": "中小学学籍基本信息", "action": "modified",
+                           "share_type": "conditional", "previous_share_type": "unconditional",
+                           "open_type": "none", "previous_open_type": "none"}],
+        }, _at(wd(anchor, -2), 15, 5), subject="jyj"),
+        # 区市场监督管理局: answered the second revision on time.
+        event(ev.CATALOG_UPDATED, CATALOG_PLATFORM, "update-scjgj", {
+            "department": "scjgj", "submitted_at": _at(wd(anchor, -1), 10, 45),
+            "catalog_version": f"scjgj-{today.year}.5", "resolves": [reg_due_soon],
+            "resources": [{"code": "SCJGJ-0101", "name": "市场主体登记信息", "action": "modified",
+                           "share_type": "unconditional", "previous_share_type": "unconditional",
+                           "open_type": "unconditional", "previous_open_type": "unconditional"}],
+        }, _at(wd(anchor, -1), 10, 45), subject="scjgj"),
+        # 第十三条: 区医疗保障局 questions a resource of 区人力资源和社会保障局.
+        event(ev.OBJECTION_RAISED, CATALOG_PLATFORM, "objection-1", {
+            "objection_id": f"YH-YY-{tag}-001", "department": "rsj",
+            "resource_code": "RSJ-0031", "raised_on": wd(anchor, -2), "raised_by": "ybj",
+        }, _at(wd(anchor, -2), 14), subject="rsj"),
+        # Not a CloudEvent (cut off mid-object): the tracker must dead-letter it and go on.
+        DemoMessage(ev.TOPIC_CATALOG_UPDATES, raw=BAD_MESSAGE, key="jyj"),
+    ]
+
+
+def demo_feed_for(settings, today: date) -> list[DemoMessage]:
+    """The demo feed with the calendar and the policy in force that the tracker itself uses."""
+    from calendars import load_calendar
+    from models.policy import load_policies
+
+    policy = load_policies(settings.policy_dir).policy_for(today, settings.jurisdiction)
+    if policy is None:
+        raise RuntimeError(f"no policy in force on {today} for {settings.jurisdiction}: cannot date the demo feed")
+    calendar = load_calendar(settings.calendar_dir, settings.jurisdiction)
+    return demo_feed(today, calendar, policy.obligations["catalog-update"].working_days)
+
+
+class Sender(Protocol):
+    def send_event(self, event: dict[str, Any]) -> Any: ...
+
+    def send_raw(self, logical_topic: str, value: bytes, key: str | None = None) -> None: ...
+
+
+def publish_feed(publisher: Sender, feed: list[DemoMessage]) -> int:
+    """Send every message of the feed (events validated by the publisher); returns how many."""
+    for message in feed:
+        if message.event is not None:
+            publisher.send_event(message.event)
+        else:
+            publisher.send_raw(message.topic, message.raw or b"", key=message.key)
+    return len(feed)

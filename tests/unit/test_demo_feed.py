@@ -1,0 +1,62 @@
+"""The demo feed is valid and, whatever day it runs, has something overdue, due soon and open."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from calendars import load_calendar
+from config.settings import Settings
+from models import events as ev
+from models.clock import SHANGHAI
+from models.policy import load_policies
+from streams.demo import demo_feed, demo_feed_for
+from streams.publisher import validate_event
+from streams.subscriber import load_department_names
+
+SETTINGS = Settings.from_env({})
+CALENDAR = load_calendar(SETTINGS.calendar_dir, SETTINGS.jurisdiction)
+POLICIES = load_policies(SETTINGS.policy_dir)
+REGISTRY = frozenset(load_department_names(SETTINGS.departments_file))
+# Every tenth day over two years, so holidays (Spring Festival, National Day) are crossed.
+DAYS = [date(2025, 1, 3) + timedelta(days=10 * i) for i in range(73)]
+
+
+def parsed_feed(today: date, limit: int):
+    feed = demo_feed(today, CALENDAR, limit)
+    events = [validate_event(m.event, departments=REGISTRY)[1] for m in feed if m.event is not None]
+    return feed, events
+
+
+def test_the_demo_uses_the_policy_in_force():
+    feed = demo_feed_for(SETTINGS, date(2026, 3, 16))
+    regulation = next(m.event for m in feed if m.event and m.event["type"] == ev.REGULATION_CHANGED)
+    assert len(feed) == 8
+    assert regulation["data"]["changed_on"] < "2026-03-16"
+
+
+@pytest.mark.parametrize("today", DAYS, ids=str)
+def test_feed_is_valid_and_dated_around_today(today):
+    limit = POLICIES.policy_for(today, SETTINGS.jurisdiction).obligations["catalog-update"].working_days
+    feed, events = parsed_feed(today, limit)
+    assert len(REGISTRY) > 10  # the real registry: every code in the feed is known to the tracker
+    assert [m.raw for m in feed if m.event is None] and all(m.topic in ev.INPUT_TOPICS for m in feed)
+    end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+    assert all(e.time < end_of_today for e in events), "nothing in the demo is published in the future"
+
+    by_id = {e.id: e for e in events}
+    overdue, due_soon = [e for e in events if e.type == ev.REGULATION_CHANGED]
+    overdue_deadline = CALENDAR.deadline(overdue.data.changed_on, limit)
+    due_soon_deadline = CALENDAR.deadline(due_soon.data.changed_on, limit)
+    assert overdue_deadline.due_date < today
+    assert CALENDAR.working_days_between(today, due_soon_deadline.due_date) == 2
+
+    updates = {e.data.department: e for e in events if e.type == ev.CATALOG_UPDATED}
+    assert updates["wjj"].data.submitted_at < overdue_deadline.end  # on time
+    assert updates["jyj"].data.submitted_at > overdue_deadline.end  # late
+    assert updates["scjgj"].data.submitted_at < due_soon_deadline.end
+    assert set(updates["jyj"].data.resolves) == {overdue.id} and overdue.id in by_id
+
+    duty = next(e for e in events if e.type == ev.DUTY_CHANGED)
+    assert CALENDAR.working_days_between(duty.data.changed_on, today) == 3
+    assert duty.data.departments() == ("zjj", "cgj")
