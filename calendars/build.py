@@ -82,10 +82,11 @@ def load_calendar(calendar_dir: str | Path | None = None, jurisdiction: str | No
                 if not 0 <= i < ndays:
                     continue  # e.g. December 2003 in the 2004 notice
                 name_en = shared.holiday_names[name]
+                source = notice.source_for(name)
                 reason = (
-                    Reason(f"调休上班（{name}）", f"make-up working day ({name_en})", notice.sources)
+                    Reason(f"调休上班（{name}）", f"make-up working day ({name_en})", source)
                     if is_working
-                    else Reason(name, name_en, notice.sources)
+                    else Reason(name, name_en, source)
                 )
                 working[i] = 1 if is_working else 0
                 reason_codes[i] = code_of(reason)

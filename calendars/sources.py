@@ -43,6 +43,15 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 @dataclass(frozen=True)
+class Amendment:
+    """A later document changing a year's arrangement for some holidays."""
+
+    document_number: str
+    holidays: tuple[str, ...]  # the holidays it changes; empty: not said
+    new_holiday: bool  # True when it creates a holiday the base notice does not have
+
+
+@dataclass(frozen=True)
 class Notice:
     """One year's official arrangement, as transcribed in its data file."""
 
@@ -52,14 +61,16 @@ class Notice:
     title: str
     issued: date | None
     url: str | None
-    amendments: tuple[str, ...]  # document numbers of later notices changing this year
+    amendments: tuple[Amendment, ...]  # later documents changing this year's arrangement
     rest_days: dict[date, str]  # day -> holiday name (Chinese)
     make_up_days: dict[date, str]  # day -> holiday name the make-up day belongs to
 
-    @property
-    def sources(self) -> str:
-        """Document numbers to cite for a day of this arrangement."""
-        return "、".join((self.document_number, *self.amendments))
+    def source_for(self, holiday: str) -> str:
+        """Document numbers to cite for a day of ``holiday`` in this arrangement."""
+        changed_by = [a for a in self.amendments if holiday in a.holidays]
+        if any(a.new_holiday for a in changed_by):
+            return "、".join(a.document_number for a in changed_by)
+        return "、".join((self.document_number, *(a.document_number for a in changed_by)))
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,10 @@ def load_notice(path: Path, year: int, names_en: dict[str, str]) -> Notice:
     for i, item in enumerate(data.get("amendments") or []):
         if not isinstance(item, dict) or not _text(item.get("document_number")):
             raise CalendarError(f"{path}: amendments[{i}] needs a document_number")
-        amendments.append(item["document_number"].strip())
+        changed = item.get("holidays") or []
+        if not isinstance(changed, list) or not all(_text(h) for h in changed):
+            raise CalendarError(f"{path}: amendments[{i}].holidays must be a list of holiday names")
+        amendments.append(Amendment(item["document_number"].strip(), tuple(changed), bool(item.get("new_holiday"))))
     rest = _days_by_holiday(path, year, "rest_days", data.get("rest_days"), names_en)
     make_up = _days_by_holiday(path, year, "make_up_working_days", data.get("make_up_working_days"), names_en)
     for day in sorted(set(rest) & set(make_up)):

@@ -117,7 +117,8 @@ def _show(args: argparse.Namespace) -> int:
     if summary.notice:
         n = summary.notice
         issued = n.issued.isoformat() if n.issued else "?"
-        extra = f"，另见 {'、'.join(n.amendments)}" if n.amendments and zh else (f"; amended by {', '.join(n.amendments)}" if n.amendments else "")
+        amended = [a.document_number for a in n.amendments]
+        extra = f"，另见 {'、'.join(amended)}" if amended and zh else (f"; amended by {', '.join(amended)}" if amended else "")
         out.append(f"{year}: {n.title}（{n.document_number}，{issued}）{extra}" if zh else f"{year}: State Council notice {n.document_number} of {issued}{extra}")
     else:
         out.append(

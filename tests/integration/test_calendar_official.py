@@ -104,3 +104,17 @@ def test_make_up_days_are_weekend_days_and_rest_days_of_the_notice_are_not_worke
         for day in notice.rest_days:
             if day >= cal.first_day:
                 assert not cal.is_working_day(day), day
+
+
+def test_days_changed_by_a_later_document_cite_it(cal):
+    # 国发明电〔2015〕1号 created the 3–5 September 2015 rest days and the 6 September make-up Sunday.
+    victory = cal.explain(date(2015, 9, 2), 2)
+    assert {s.day: s.source for s in victory.skipped}[date(2015, 9, 3)] == "国发明电〔2015〕1号"
+    assert victory.counted[0].day == date(2015, 9, 6) and victory.counted[0].source == "国发明电〔2015〕1号"
+    # 国办发明电〔2019〕3号 changed Labour Day 2019 (1–4 May, 5 May worked): both documents are cited.
+    labour = cal.explain(date(2019, 4, 30), 1)
+    assert labour.due_date == date(2019, 5, 5)
+    assert labour.skipped[0].source == "国办发明电〔2018〕15号、国办发明电〔2019〕3号"
+    # 国办发明电〔2020〕1号 extended the 2020 Spring Festival to 2 February: 1 February is no longer worked.
+    assert not cal.is_working_day(date(2020, 2, 1))
+    assert "国办发明电〔2020〕1号" in cal.explain(date(2020, 1, 23), 1).skipped[-1].source
