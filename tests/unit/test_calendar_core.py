@@ -184,3 +184,18 @@ def test_year_summary_lists_rest_and_make_up_days(cal):
     rest = {s.day: s.reason.zh for s in summary.rest_days}
     assert rest[date(2026, 2, 15)] == "春节" and rest[date(2026, 10, 1)] == "国庆节"
     assert cal.year_summary(2027).provisional and cal.year_summary(2027).notice is None
+
+
+def test_batch_day_tables_agree_with_deadline(cal):
+    tables = cal.day_tables()
+    rng = random.Random(7)
+    for _ in range(2000):
+        start = date(2015, 1, 1) + timedelta(days=rng.randrange(0, 365 * 15))
+        n = rng.randint(0, 60)
+        expected = cal.deadline(start, n)
+        i = tables.index_of[start.isoformat()]
+        j = tables.due_index(i, n)
+        assert tables.iso[j] == expected.due_date.isoformat()
+        assert tables.end_iso[j] == expected.end.isoformat()
+        assert tables.provisional(i, j) == expected.provisional
+    assert "2031-01-01" not in tables.index_of and "2003-12-31" not in tables.index_of
