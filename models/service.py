@@ -251,6 +251,9 @@ class Tracker:
             detail["note"] = note
         uow.repo.add_history(obligation.id, now, "completed", by_event_id, detail)
         self._outbox(uow, messages.obligation_completed(obligation, now), now, result)
+        if not obligation.on_time:
+            # Late even if no tick saw it overdue (replays, batched input): the same violation id as the tick's.
+            self._overdue_violation(uow, obligation, now, result)
 
     def _overdue(self, uow: AbstractUnitOfWork, obligation: Obligation, now: datetime, result,
                  note: str | None = None) -> None:
@@ -262,6 +265,9 @@ class Tracker:
         uow.repo.add_history(obligation.id, now, "overdue", None, detail)
         if isinstance(result, TickResult):
             result.overdue += 1
+        self._overdue_violation(uow, obligation, now, result)
+
+    def _overdue_violation(self, uow: AbstractUnitOfWork, obligation: Obligation, now: datetime, result) -> None:
         policy = self.policies.by_id(obligation.policy_id)
         if policy is None:
             log.warning("obligation %s was opened under policy %s, which is no longer loaded; "

@@ -52,7 +52,11 @@ def instant_text(at: datetime) -> str:
 
 def overdue_violation(obligation: Obligation, *, policy: Policy, department_label: str, kind_title: str,
                       calendar: Calendar, now: datetime) -> Violation:
-    """The violation for an obligation whose deadline passed while it was still open."""
+    """The violation for an obligation whose deadline passed while it was open (or that was completed late).
+
+    The id depends on the obligation only, so noticing it at the deadline (the
+    tick) and again at a late completion gives one violation, not two.
+    """
     citations = obligation.overdue_citations
     explanation_zh = calendar.explain(obligation.start_day, obligation.working_days).text_zh()
     provisional = "（注意：该期限涉及尚未公布放假安排的年份，为暂定期限。）" if obligation.provisional else ""
@@ -64,7 +68,7 @@ def overdue_violation(obligation: Obligation, *, policy: Policy, department_labe
         f"自 {obligation.start_day.isoformat()} 起计 {obligation.working_days} 个工作日（事件当日不计入），"
         f"应于 {day_text(obligation.due_date)} 24:00 前完成。{provisional}"
         f"期限计算：{explanation_zh}"
-        f"截至 {instant_text(now)} 仍未完成，违反{policy.cite(citations)}"
+        f"{_late_text(obligation, now)}，违反{policy.cite(citations)}"
     )
     return Violation(
         id=violation_id(OVERDUE, obligation.id),
@@ -82,6 +86,13 @@ def overdue_violation(obligation: Obligation, *, policy: Policy, department_labe
         detail={"start_day": obligation.start_day.isoformat(), "working_days": obligation.working_days,
                 "due_end": obligation.due_end.isoformat(), "kind": obligation.kind},
     )
+
+
+def _late_text(obligation: Obligation, now: datetime) -> str:
+    if obligation.completed_at is not None:
+        return (f"实际于 {instant_text(obligation.completed_at)} 才完成（事件编号 {obligation.completed_by}），"
+                f"超过规定期限")
+    return f"截至 {instant_text(now)} 仍未完成"
 
 
 def narrows_share_scope(resource: ResourceChange) -> bool:

@@ -238,3 +238,24 @@ def test_repeated_conflicts_surface_as_concurrent_update(h):
     with pytest.raises(ConcurrentUpdate):
         h.feed(catalog_updated("c-1", "jyj", "2026-03-03T10:00:00+08:00"))
     assert h.obligations()[0].status == "open" and h.outbox(ev.OBLIGATION_COMPLETED) == []
+
+
+def test_late_completion_without_a_tick_is_the_same_single_violation(h):
+    h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj"]))
+    h.feed(catalog_updated("c-1", "jyj", "2026-03-25T10:00:00+08:00"))
+    violation, = h.state.violations.values()
+    assert "实际于 2026-03-25 10:00 才完成" in violation.explanation
+
+    ticked = Harness(shanghai(2026, 3, 2, 10))
+    ticked.feed(regulation_changed("evt-1", "2026-03-02", ["jyj"]))
+    ticked.tracker.tick(shanghai(2026, 3, 24, 9))
+    ticked.feed(catalog_updated("c-1", "jyj", "2026-03-25T10:00:00+08:00"))
+    assert list(ticked.state.violations) == list(h.state.violations)
+    assert len(ticked.outbox(ev.VIOLATION_DETECTED)) == 1
+
+
+def test_on_time_completion_is_no_violation(h):
+    h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj"]))
+    h.feed(catalog_updated("c-1", "jyj", "2026-03-23T10:00:00+08:00"))
+    h.tracker.tick(shanghai(2026, 3, 30, 9))
+    assert h.state.violations == {} and h.outbox(ev.VIOLATION_DETECTED) == []

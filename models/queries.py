@@ -1,0 +1,305 @@
+"""The read side for the HTTP API, the CLI and dashboards: plain dicts with aware datetimes.
+
+Every function takes a SQLAlchemy ``Session`` (or ``Connection``) first and
+only reads. Dates are ``date`` objects and instants aware ``datetime`` in UTC;
+the API formats them as RFC 3339 with +08:00. Functions that show working
+days left or the deadline explanation take the calendar (``calendar=``); the
+default is the calendar from the shipped notices.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import tables as t
+from models.clock import SHANGHAI
+from models.departments import DepartmentRegistry
+from models.obligations import COMPLETED, OPEN, OVERDUE
+
+DUE_SOON_WORKING_DAYS = 3
+
+
+@lru_cache(maxsize=1)
+def default_calendar():
+    """The calendar of the shipped notices, loaded once, for callers that pass none."""
+    from calendars import load_calendar
+
+    return load_calendar()
+
+
+def _calendar(calendar):
+    return calendar if calendar is not None else default_calendar()
+
+
+def _working_days_left(calendar, now: datetime | None, due_date: date) -> int | None:
+    if now is None:
+        return None
+    try:
+        return calendar.working_days_left(now, due_date)
+    except ValueError:  # outside the calendar's range
+        return None
+
+
+def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry=None) -> dict[str, Any]:
+    ob = dict(row)
+    result = {
+        "id": ob["id"],
+        "kind": ob["kind"],
+        "department": ob["department"],
+        "article": ob["article"],
+        "status": ob["status"],
+        "on_time": ob["on_time"],
+        "start_day": ob["start_day"],
+        "working_days": ob["working_days"],
+        "due_date": ob["due_date"],
+        "due_end": ob["due_end"],
+        "provisional": ob["provisional"],
+        "trigger_event_id": ob["trigger_event_id"],
+        "trigger_source": ob["trigger_source"],
+        "trigger_type": ob["trigger_type"],
+        "trigger_summary": ob["trigger_summary"],
+        "subject_ref": ob["subject_ref"],
+        "policy_id": ob["policy_id"],
+        "policy_version": ob["policy_version"],
+        "overdue_citations": list(ob["overdue_citations"]),
+        "reminder_stages": list(ob["reminder_stages"]),
+        "stages_sent": list(ob["stages_sent"]),
+        "next_reminder_at": ob["next_reminder_at"],
+        "opened_at": ob["opened_at"],
+        "completed_at": ob["completed_at"],
+        "completed_by_event_id": ob["completed_by"],
+        "working_days_taken": ob["working_days_taken"],
+    }
+    if registry is not None:
+        result["department_name"] = registry.name_of(ob["department"])
+    if ob["status"] in (OPEN, OVERDUE):
+        result["working_days_left"] = _working_days_left(_calendar(calendar), now, ob["due_date"])
+    else:
+        result["working_days_left"] = None
+    return result
+
+
+def list_obligations(session, *, department: str | None = None, status: str | None = None,
+                     due_from: date | None = None, due_to: date | None = None, limit: int = 100, offset: int = 0,
+                     now: datetime | None = None, calendar=None, registry=None) -> dict[str, Any]:
+    c = t.obligations.c
+    conditions = []
+    if department is not None:
+        conditions.append(c.department == department)
+    if status is not None:
+        conditions.append(c.status == status)
+    if due_from is not None:
+        conditions.append(c.due_date >= due_from)
+    if due_to is not None:
+        conditions.append(c.due_date <= due_to)
+    total = session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(*conditions)).scalar_one()
+    rows = session.execute(sa.select(t.obligations).where(*conditions).order_by(c.due_date, c.id)
+                           .limit(limit).offset(offset)).mappings().all()
+    cal = _calendar(calendar) if now is not None else None
+    return {"obligations": [obligation_dict(r, now=now, calendar=cal, registry=registry) for r in rows],
+            "total": total, "limit": limit, "offset": offset}
+
+
+def get_obligation(session, obligation_id: str, *, now: datetime | None = None, calendar=None,
+                   registry=None) -> dict[str, Any] | None:
+    row = session.execute(sa.select(t.obligations).where(t.obligations.c.id == obligation_id)).mappings().first()
+    if row is None:
+        return None
+    cal = _calendar(calendar)
+    result = obligation_dict(row, now=now, calendar=cal, registry=registry)
+    try:
+        explanation = cal.explain(row["start_day"], row["working_days"])
+        result["explanation"] = {**explanation.to_dict(), "text_zh": explanation.text_zh(),
+                                 "text_en": explanation.text_en() if hasattr(explanation, "text_en") else None}
+    except ValueError as exc:
+        result["explanation"] = {"error": str(exc)}
+    h = t.obligation_history.c
+    result["history"] = [
+        {"at": r["at"], "event": r["what"], "event_id": r["event_id"], "detail": r["detail"],
+         "detail_zh": _history_zh(r["what"], r["detail"])}
+        for r in session.execute(sa.select(t.obligation_history).where(h.obligation_id == obligation_id)
+                                 .order_by(h.id)).mappings()]
+    rm = t.reminders.c
+    result["reminders"] = [
+        {"id": r["id"], "stage": r["stage"], "working_days_left": r["working_days_left"], "sent_at": r["sent_at"],
+         "due_date": r["due_date"]}
+        for r in session.execute(sa.select(t.reminders).where(rm.obligation_id == obligation_id)
+                                 .order_by(rm.sent_at, rm.stage.desc())).mappings()]
+    result["violations"] = [violation_dict(r) for r in session.execute(
+        sa.select(t.violations).where(t.violations.c.obligation_id == obligation_id)
+        .order_by(t.violations.c.detected_at)).mappings()]
+    return result
+
+
+def _history_zh(what: str, detail: dict) -> str:
+    if what == "opened":
+        return f"义务开启，截止日 {detail.get('due_date')}（{detail.get('working_days')} 个工作日，政策 {detail.get('policy_id')}）"
+    if what == "completed":
+        when = "按时" if detail.get("on_time") else "逾期"
+        note = f"；{detail['note']}" if detail.get("note") else ""
+        return f"{when}完成，完成时间 {detail.get('completed_at')}，用时 {detail.get('working_days_taken')} 个工作日{note}"
+    if what == "overdue":
+        return "期限届满仍未完成，转为逾期" + (f"（{detail['note']}）" if detail.get("note") else "")
+    if what == "reminded":
+        return f"已发送提醒：剩余 {detail.get('working_days_left')} 个工作日（阶段 {detail.get('stage')}）"
+    if what == "violation":
+        return f"发现违规 {detail.get('rule')}，依据 {'、'.join(detail.get('articles', []))}"
+    if what == "rescheduled":
+        return f"因节假日安排调整，截止日由 {detail.get('previous_due_date')} 改为 {detail.get('due_date')}"
+    return what
+
+
+def violation_dict(row, registry=None) -> dict[str, Any]:
+    v = dict(row)
+    result = {
+        "id": v["id"], "violation_id": v["id"], "rule": v["rule"], "article": v["article"],
+        "articles": list(v["articles"]), "department": v["department"], "obligation_id": v["obligation_id"],
+        "trigger_event_id": v["trigger_event_id"], "due_date": v["due_date"], "detected_at": v["detected_at"],
+        "event_day": v["event_day"], "policy_id": v["policy_id"], "explanation": v["explanation"],
+        "detail": v["detail"],
+    }
+    if registry is not None:
+        result["department_name"] = registry.name_of(v["department"])
+    return result
+
+
+def list_violations(session, department: str | None = None, rule: str | None = None, *, limit: int = 100,
+                    offset: int = 0, registry=None) -> dict[str, Any]:
+    c = t.violations.c
+    conditions = []
+    if department is not None:
+        conditions.append(c.department == department)
+    if rule is not None:
+        conditions.append(c.rule == rule)
+    total = session.execute(sa.select(sa.func.count()).select_from(t.violations).where(*conditions)).scalar_one()
+    rows = session.execute(sa.select(t.violations).where(*conditions).order_by(c.detected_at.desc(), c.id)
+                           .limit(limit).offset(offset)).mappings().all()
+    return {"violations": [violation_dict(r, registry) for r in rows], "total": total, "limit": limit,
+            "offset": offset}
+
+
+def list_unassessed(session, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    c = t.unassessed_events.c
+    total = session.execute(sa.select(sa.func.count()).select_from(t.unassessed_events)).scalar_one()
+    rows = session.execute(sa.select(t.unassessed_events).order_by(c.recorded_at, c.source, c.event_id)
+                           .limit(limit).offset(offset)).mappings().all()
+    return {"unassessed": [{"source": r["source"], "event_id": r["event_id"], "type": r["type"],
+                            "start_day": r["start_day"], "departments": list(r["departments"]),
+                            "reason": r["reason"], "recorded_at": r["recorded_at"], "event": r["event"]}
+                           for r in rows],
+            "total": total, "limit": limit, "offset": offset}
+
+
+def list_departments(registry: DepartmentRegistry) -> list[dict[str, Any]]:
+    return [d.to_dict() for d in registry]
+
+
+def department_summary(session, registry: DepartmentRegistry, code: str, now: datetime,
+                       calendar=None) -> dict[str, Any] | None:
+    department = registry.get(code)
+    if department is None:
+        return None
+    cal = _calendar(calendar)
+    c = t.obligations.c
+    counts = Counter()
+    for row in session.execute(sa.select(c.status, c.on_time, c.due_date, c.due_end)
+                               .where(c.department == code)).mappings():
+        if row["status"] == COMPLETED:
+            counts["completed_on_time" if row["on_time"] else "completed_late"] += 1
+        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["due_end"] <= now):
+            counts["overdue"] += 1
+        elif row["status"] == OPEN:
+            counts["open"] += 1
+            left = _working_days_left(cal, now, row["due_date"])
+            if left is not None and left <= DUE_SOON_WORKING_DAYS:
+                counts["due_soon"] += 1
+    v = t.violations.c
+    by_rule = dict(session.execute(sa.select(v.rule, sa.func.count()).where(v.department == code)
+                                   .group_by(v.rule)).all())
+    rm = t.reminders.c
+    reminders = [{"obligation_id": r["obligation_id"], "stage": r["stage"], "sent_at": r["sent_at"],
+                  "due_date": r["due_date"], "working_days_left": r["working_days_left"]}
+                 for r in session.execute(sa.select(t.reminders).where(rm.department == code)
+                                          .order_by(rm.sent_at.desc()).limit(20)).mappings()]
+    figures = {key: counts.get(key, 0) for key in
+               ("open", "due_soon", "overdue", "completed_on_time", "completed_late")}
+    return {"department": department.to_dict(), "code": code, "name": department.name, **figures,
+            "counts": figures, "violations": sum(by_rule.values()), "violations_by_rule": by_rule,
+            "reminders": reminders, "as_of": now}
+
+
+# ------------------------------------------------------------------ yearly evaluation (第二十四条)
+
+EVALUATION_COLUMNS = ("obligations", "on_time", "late", "open", "overdue", "on_time_rate", "violations",
+                      "average_working_days_taken")
+
+
+def year_end(year: int) -> datetime:
+    return datetime.combine(date(year + 1, 1, 1), time(0), tzinfo=SHANGHAI)
+
+
+def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime | None = None) -> dict[str, Any]:
+    """Per department: obligations whose start day falls in ``year`` and violations of that year.
+
+    Computed from stored facts only (start days, deadlines, the times in the
+    completing events), so replaying the same events gives the same figures.
+    An unfinished obligation counts as overdue when its deadline ended before
+    ``as_of`` (``now``; without it, the end of the year).
+    """
+    as_of = now if now is not None else year_end(year)
+    c = t.obligations.c
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    per: dict[str, Counter] = defaultdict(Counter)
+    taken: dict[str, list[int]] = defaultdict(list)
+    query = (sa.select(c.department, c.status, c.on_time, c.due_end, c.working_days_taken)
+             .where(c.start_day >= first, c.start_day <= last))
+    for row in session.execute(query).mappings():
+        figures = per[row["department"]]
+        figures["obligations"] += 1
+        if row["status"] == COMPLETED:
+            figures["on_time" if row["on_time"] else "late"] += 1
+            if row["working_days_taken"] is not None:
+                taken[row["department"]].append(row["working_days_taken"])
+        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["due_end"] <= as_of):
+            figures["overdue"] += 1
+        elif row["status"] == OPEN:
+            figures["open"] += 1
+    v = t.violations.c
+    by_rule: dict[str, Counter] = defaultdict(Counter)
+    by_article: dict[str, Counter] = defaultdict(Counter)
+    for row in session.execute(sa.select(v.department, v.rule, v.articles)
+                               .where(v.event_day >= first, v.event_day <= last)).mappings():
+        by_rule[row["department"]][row["rule"]] += 1
+        for article in row["articles"]:
+            by_article[row["department"]][article] += 1
+    codes = [d.code for d in registry] + sorted((set(per) | set(by_rule)) - {d.code for d in registry})
+    departments = [_evaluation_row(code, registry, per[code], taken[code], by_rule[code], by_article[code])
+                   for code in codes]
+    totals = _evaluation_row("*", registry, sum(per.values(), Counter()), [x for v in taken.values() for x in v],
+                             sum(by_rule.values(), Counter()), sum(by_article.values(), Counter()))
+    totals["name"] = "合计"
+    return {"year": year, "as_of": as_of, "article": "第二十四条", "departments": departments, "totals": totals}
+
+
+def _evaluation_row(code: str, registry: DepartmentRegistry, figures: Counter, taken: list[int],
+                    by_rule: Counter, by_article: Counter) -> dict[str, Any]:
+    judged = figures["on_time"] + figures["late"] + figures["overdue"]
+    return {
+        "department": code,
+        "name": registry.name_of(code),
+        "obligations": figures["obligations"],
+        "on_time": figures["on_time"],
+        "late": figures["late"],
+        "open": figures["open"],
+        "overdue": figures["overdue"],
+        "on_time_rate": round(figures["on_time"] / judged, 4) if judged else None,
+        "violations": sum(by_rule.values()),
+        "violations_by_rule": dict(sorted(by_rule.items())),
+        "violations_by_article": dict(sorted(by_article.items())),
+        "average_working_days_taken": round(sum(taken) / len(taken), 2) if taken else None,
+    }
+
