@@ -179,80 +179,98 @@ def _deadlines(args: argparse.Namespace) -> int:
         handle = sys.stdin if source == "-" else open(source, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise InputProblem(f"{source}: empty file (expected a header with {','.join(INPUT_COLUMNS)})")
-        missing = [c for c in INPUT_COLUMNS if c not in header]
-        if missing:
-            raise InputProblem(f"{source}: missing column {', '.join(missing)} (header: {','.join(header)})")
-        start_col, n_col = header.index("start_date"), header.index("working_days")
-        added = [c for c in OUTPUT_COLUMNS if c not in header]
-        out_header = header + added
-        replace_at = [header.index(c) if c in header else len(header) + added.index(c) for c in OUTPUT_COLUMNS]
-        width = len(header)
-
-        cal = _load(args)
-        tables = cal.day_tables()
-        index_of, iso, end_iso = tables.index_of, tables.iso, tables.end_iso
-        cum, workday_index, prov_cum = tables.cum, tables.workday_index, tables.prov_cum
-        last_k = len(workday_index) - 1
-        n_of = {str(k): k for k in range(MAX_WORKING_DAYS + 1)}
-        rows: list[list[str]] = []
-        skipped = 0
-        for row in reader:
-            if not row:
-                continue
-            try:
-                if len(row) != width:
-                    raise InputProblem(f"has {len(row)} fields, the header has {width}")
-                i = index_of.get(row[start_col])
-                if i is None:
-                    i = _parse_start(tables, row[start_col])
-                n = n_of.get(row[n_col])
-                if n is None:
-                    n = _parse_n(row[n_col])
-                if n:
-                    k = cum[i + 1] + n - 1
-                    if k > last_k:
-                        _check_reachable(tables, i, n)
-                    j = workday_index[k]
-                else:
-                    j = i
-            except InputProblem as problem:
-                where = f"{source} row {len(rows) + skipped + 1} (line {reader.line_num})"
-                if not args.skip_invalid:
-                    raise InputProblem(f"{where}: {problem}") from None
-                skipped += 1
-                print(f"catalog-tracker calendar: skipped {where}: {problem}", file=sys.stderr)
-                continue
-            values = (iso[j], end_iso[j], "true" if prov_cum[j + 1] != prov_cum[i + 1] else "false")
-            if added == list(OUTPUT_COLUMNS):
-                row += values
-            else:
-                row += [""] * len(added)
-                for at, value in zip(replace_at, values):
-                    row[at] = value
-            rows.append(row)
+    try:
+        header, rows, skipped = _read_cases(args, source, handle)
+    except UnicodeDecodeError:
+        raise InputProblem(f"{source}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputProblem(f"{source}: not a readable CSV file: {exc}") from None
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
 
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
-        fd, tmp = tempfile.mkstemp(prefix=".deadlines-", suffix=".csv", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".deadlines-", suffix=".csv", dir=directory)
+        except OSError as exc:
+            raise InputProblem(f"cannot write {args.output}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                _write(csv, out, out_header, rows)
+                _write(csv, out, header, rows)
             os.replace(tmp, args.output)
-        except BaseException:
+        except OSError as exc:
             os.unlink(tmp)
-            raise
+            raise InputProblem(f"cannot write {args.output}: {exc.strerror}") from None
     else:
         buffer = io.StringIO()
-        _write(csv, buffer, out_header, rows)
+        _write(csv, buffer, header, rows)
         sys.stdout.write(buffer.getvalue())
     if skipped:
         print(f"catalog-tracker calendar: {len(rows)} rows written, {skipped} skipped", file=sys.stderr)
     return 0
+
+
+def _read_cases(args: argparse.Namespace, source: str, handle) -> tuple[list[str], list[list[str]], int]:
+    """Every row with its deadline columns, or InputProblem for the first bad row (unless --skip-invalid)."""
+    import csv
+
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        raise InputProblem(f"{source}: empty file (expected a header with {','.join(INPUT_COLUMNS)})")
+    missing = [c for c in INPUT_COLUMNS if c not in header]
+    if missing:
+        raise InputProblem(f"{source}: missing column {', '.join(missing)} (header: {','.join(header)})")
+    start_col, n_col = header.index("start_date"), header.index("working_days")
+    added = [c for c in OUTPUT_COLUMNS if c not in header]
+    out_header = header + added
+    replace_at = [header.index(c) if c in header else len(header) + added.index(c) for c in OUTPUT_COLUMNS]
+    width = len(header)
+
+    cal = _load(args)
+    tables = cal.day_tables()
+    index_of, iso, end_iso = tables.index_of, tables.iso, tables.end_iso
+    cum, workday_index, prov_cum = tables.cum, tables.workday_index, tables.prov_cum
+    last_k = len(workday_index) - 1
+    n_of = {str(k): k for k in range(MAX_WORKING_DAYS + 1)}
+    rows: list[list[str]] = []
+    skipped = 0
+    for row in reader:
+        if not row:
+            continue
+        try:
+            if len(row) != width:
+                raise InputProblem(f"has {len(row)} fields, the header has {width}")
+            i = index_of.get(row[start_col])
+            if i is None:
+                i = _parse_start(tables, row[start_col])
+            n = n_of.get(row[n_col])
+            if n is None:
+                n = _parse_n(row[n_col])
+            if n:
+                k = cum[i + 1] + n - 1
+                if k > last_k:
+                    _check_reachable(tables, i, n)
+                j = workday_index[k]
+            else:
+                j = i
+        except InputProblem as problem:
+            where = f"{source} row {len(rows) + skipped + 1} (line {reader.line_num})"
+            if not args.skip_invalid:
+                raise InputProblem(f"{where}: {problem}") from None
+            skipped += 1
+            print(f"catalog-tracker calendar: skipped {where}: {problem}", file=sys.stderr)
+            continue
+        values = (iso[j], end_iso[j], "true" if prov_cum[j + 1] != prov_cum[i + 1] else "false")
+        if added == list(OUTPUT_COLUMNS):
+            row += values
+        else:
+            row += [""] * len(added)
+            for at, value in zip(replace_at, values):
+                row[at] = value
+        rows.append(row)
+    return out_header, rows, skipped
 
 
 def _write(csv, out, header: list[str], rows: list[list[str]]) -> None:

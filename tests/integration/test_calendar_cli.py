@@ -189,3 +189,14 @@ def test_importing_the_command_module_stays_lean():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_unreadable_input_and_unwritable_output_exit_2_without_traceback(tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"start_date,working_days,note\n2026-09-25,1,caf\xe9\n")
+    result = run("deadlines", "--input", str(latin))
+    assert result.returncode == 2 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+    good = write_csv(tmp_path / "good.csv", [["start_date", "working_days"], ["2026-09-25", "1"]])
+    target = tmp_path / "no-such-dir" / "out.csv"
+    result = run("deadlines", "--input", str(good), "--output", str(target))
+    assert result.returncode == 2 and f"cannot write {target}" in result.stderr and "Traceback" not in result.stderr
