@@ -133,3 +133,23 @@ def test_registry_with_a_duplicate_code_names_the_line(tmp_path):
     with pytest.raises(RegistryError) as caught:
         load_registry(path)
     assert caught.value.line == 3 and "listed twice" in caught.value.problem
+
+
+def test_departments_command_lists_the_registry_as_json(capsys):
+    import json
+
+    from cli.main import main
+
+    assert main(["departments", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    codes = {d["code"]: d["name"] for d in listed}
+    assert codes["jyj"] == "区教育局" and codes["tmz"] == "跳马镇" and codes["yht"] == "雨花亭街道"
+    assert len(listed) == len(load_registry(CONFIG_DIR / "departments.yaml"))
+
+
+def test_departments_command_table_says_it_is_sample_data(capsys):
+    from cli.main import main
+
+    assert main(["departments"]) == 0
+    out = capsys.readouterr().out
+    assert "区数据资源中心" in out and "sample data" in out

@@ -1,0 +1,128 @@
+"""``catalog-tracker report evaluation YEAR [--csv FILE] [--json] [--as-of INSTANT]``.
+
+The yearly evaluation of every department (第二十四条): obligations whose
+start day falls in the year, completed on time / late, still open, overdue,
+the on-time rate, violations by rule and by article, and the average working
+days taken. Computed from the stored history in ``DATABASE_URL``, so the same
+events always give the same report. ``--csv FILE`` also writes it as CSV
+(UTF-8 with BOM, so spreadsheet programs show the Chinese names).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+RULE_NAMES_ZH = {"overdue": "逾期", "share-scope-narrowed": "缩小共享范围", "sensitive-data-opened": "敏感数据开放"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("report", help="reports from the stored history (yearly evaluation)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    reports = parser.add_subparsers(dest="report", metavar="REPORT")
+    evaluation = reports.add_parser("evaluation", help="the yearly evaluation of every department (第二十四条)")
+    evaluation.add_argument("year", type=int, help="e.g. 2025")
+    evaluation.add_argument("--csv", metavar="FILE", help="also write the report as CSV to FILE")
+    evaluation.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    evaluation.add_argument("--as-of", metavar="INSTANT",
+                            help="judge open obligations as of this RFC 3339 instant (default: the end of the "
+                                 "year, or now if the year is not over)")
+    evaluation.set_defaults(func=run_evaluation)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def run_evaluation(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from config.bootstrap import build_engine, build_registry
+    from config.settings import Settings
+    from models.clock import clock_from_spec, parse_instant
+    from models.departments import RegistryError
+    from models.queries import evaluation, year_end
+
+    if not 2000 <= args.year <= 2100:
+        print(f"catalog-tracker report: year {args.year} is out of range (2000-2100)", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    try:
+        registry = build_registry(settings)
+        if args.as_of:
+            as_of = parse_instant(args.as_of)
+        else:
+            as_of = min(clock_from_spec(settings.clock).now(), year_end(args.year))
+        engine = build_engine(settings)
+    except (RegistryError, ValueError) as exc:
+        print(f"catalog-tracker report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with Session(engine) as session:
+            report = evaluation(session, registry, args.year, now=as_of)
+    finally:
+        engine.dispose()
+    if args.csv:
+        write_csv(report, Path(args.csv))
+    if args.json:
+        from api.jsonio import dumps
+
+        print(dumps(report))
+    else:
+        print(render(report))
+        if args.csv:
+            print(f"\nCSV: {args.csv}")
+    return 0
+
+
+def _rate(value) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _counts(mapping: dict, names: dict | None = None) -> str:
+    return "；".join(f"{(names or {}).get(k, k)}×{v}" for k, v in mapping.items()) or "-"
+
+
+def render(report: dict) -> str:
+    from cli.table import render_table
+
+    rows = []
+    for r in [*report["departments"], report["totals"]]:
+        rows.append([r["name"], "" if r["department"] == "*" else r["department"], r["obligations"], r["on_time"],
+                     r["late"], r["open"], r["overdue"], _rate(r["on_time_rate"]), r["violations"],
+                     _counts(r["violations_by_rule"], RULE_NAMES_ZH), _counts(r["violations_by_article"]),
+                     "-" if r["average_working_days_taken"] is None else r["average_working_days_taken"]])
+    table = render_table(["部门", "代码", "义务", "按时完成", "逾期完成", "未到期", "已逾期", "按时率", "违规",
+                          "违规（按规则）", "违规（按条款）", "平均用时（工作日）"], rows,
+                         numeric=(2, 3, 4, 5, 6, 7, 8, 11))
+    as_of = report["as_of"]
+    from models.clock import SHANGHAI
+
+    title = (f"{report['year']} 年度政务数据资源管理工作情况评价（第二十四条） — 截至 "
+             f"{as_of.astimezone(SHANGHAI).strftime('%Y-%m-%d %H:%M')}")
+    return f"{title}\n\n{table}"
+
+
+def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
+    rows = [*report["departments"], report["totals"]]
+    rules = sorted({k for r in rows for k in r["violations_by_rule"]} | set(RULE_NAMES_ZH))
+    articles = sorted({k for r in rows for k in r["violations_by_article"]})
+    header = ["year", "department", "name", "obligations", "on_time", "late", "open", "overdue", "on_time_rate",
+              "violations", *[f"rule:{rule}" for rule in rules], *[f"article:{a}" for a in articles],
+              "average_working_days_taken"]
+    body = []
+    for r in rows:
+        body.append([report["year"], r["department"], r["name"], r["obligations"], r["on_time"], r["late"], r["open"],
+                     r["overdue"], "" if r["on_time_rate"] is None else r["on_time_rate"], r["violations"],
+                     *[r["violations_by_rule"].get(rule, 0) for rule in rules],
+                     *[r["violations_by_article"].get(a, 0) for a in articles],
+                     "" if r["average_working_days_taken"] is None else r["average_working_days_taken"]])
+    return header, body
+
+
+def write_csv(report: dict, path: Path) -> None:
+    header, body = csv_rows(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(body)
+
