@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from models import events as ev
 from models.clock import SHANGHAI
@@ -143,9 +143,25 @@ class Sender(Protocol):
     def send_raw(self, logical_topic: str, value: bytes, key: str | None = None) -> None: ...
 
 
-def publish_feed(publisher: Sender, feed: list[DemoMessage]) -> int:
-    """Send every message of the feed (events validated by the publisher); returns how many."""
-    for message in feed:
+def publish_feed(publisher: Sender, feed: list[DemoMessage],
+                 wait_applied: Callable[[int], None] | None = None) -> int:
+    """Send every message of the feed (events validated by the publisher); returns how many.
+
+    The feed tells weeks of history at once. Sent in that order, a regulation
+    change would arrive long after its deadline with the department's on-time
+    answer still behind it, and be judged overdue on arrival. So the catalog
+    updates go first; ``wait_applied(n)`` (when given) waits until the tracker
+    has applied ``n`` messages, and then the triggers follow: each update is
+    matched to its trigger as soon as that arrives, on time or late as its
+    ``submitted_at`` says.
+    """
+    answers = [m for m in feed if m.event is not None and m.event["type"] == ev.CATALOG_UPDATED]
+    rest = [m for m in feed if m not in answers]
+    for message in answers:
+        publisher.send_event(message.event)
+    if wait_applied is not None and answers:
+        wait_applied(len(answers))
+    for message in rest:
         if message.event is not None:
             publisher.send_event(message.event)
         else:

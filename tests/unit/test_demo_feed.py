@@ -10,7 +10,7 @@ from config.settings import Settings
 from models import events as ev
 from models.clock import SHANGHAI
 from models.policy import load_policies
-from streams.demo import demo_feed, demo_feed_for
+from streams.demo import demo_feed, demo_feed_for, publish_feed
 from streams.publisher import validate_event
 from streams.subscriber import load_department_names
 
@@ -60,3 +60,22 @@ def test_feed_is_valid_and_dated_around_today(today):
     duty = next(e for e in events if e.type == ev.DUTY_CHANGED)
     assert CALENDAR.working_days_between(duty.data.changed_on, today) == 3
     assert duty.data.departments() == ("zjj", "cgj")
+
+
+def test_answers_are_published_before_their_triggers():
+    sent: list[str] = []
+
+    class Recorder:
+        def send_event(self, event):
+            sent.append(event["type"])
+
+        def send_raw(self, logical_topic, value, key=None):
+            sent.append("raw")
+
+    waits: list[int] = []
+    feed = demo_feed(date(2026, 3, 20), CALENDAR, 15)
+    assert publish_feed(Recorder(), feed, waits.append) == len(feed)
+    updates = sent.count(ev.CATALOG_UPDATED)
+    assert updates == 3 and sent[:updates] == [ev.CATALOG_UPDATED] * updates
+    assert waits == [updates]  # the tracker is asked to apply the answers before any trigger is sent
+    assert len(sent) == len(feed) and "raw" in sent

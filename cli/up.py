@@ -1,0 +1,173 @@
+"""``catalog-tracker up``: the embedded quick start, everything on one machine.
+
+1. starts the bundled broker (Tansu), unless ``KAFKA_BOOTSTRAP_SERVERS`` names one;
+2. starts ``catalog-tracker worker`` (processors, scheduler, outbox relay and the
+   HTTP API with the dashboard) on SQLite by default (``DATABASE_URL``);
+3. once ``GET /api/health`` answers, publishes the demo feed (``streams.demo``)
+   so there is something open, due soon and overdue to look at;
+4. prints the dashboard and API addresses and runs until Ctrl-C, which stops
+   the worker and then the broker.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+EXIT_START_FAILED = 1
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("up", help="quick start: local broker + worker + HTTP API/dashboard + demo feed",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-demo", action="store_true", help="do not publish the demo feed")
+    parser.add_argument("--log-file", type=Path, default=Path("var/catalog-tracker-worker.log"),
+                        help="where the worker's log goes (default: var/catalog-tracker-worker.log)")
+    parser.add_argument("--startup-timeout", type=float, default=120.0)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from config.settings import Settings
+    from streams.broker import BrokerError, free_port, port_answers, start_local_broker
+
+    _stop_on_sigterm()
+    settings = Settings.from_env()
+    env = dict(os.environ)
+    broker = None
+    worker: subprocess.Popen | None = None
+    try:
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            host, _, port_text = settings.kafka_bootstrap_servers.rpartition(":")
+            port = int(port_text)
+            if port_answers(host or "127.0.0.1", port):
+                port = free_port()
+            try:
+                broker = start_local_broker(port=port, log_file=_in_dir(Path("var/tansu.log")))
+            except BrokerError as exc:
+                print(f"catalog-tracker up: the bundled broker did not start: {exc}", file=sys.stderr)
+                return EXIT_START_FAILED
+            env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+            print(f"broker     本地消息服务 (Tansu)  {broker.bootstrap_servers}", flush=True)
+        else:
+            print(f"broker     {env['KAFKA_BOOTSTRAP_SERVERS']} (KAFKA_BOOTSTRAP_SERVERS)", flush=True)
+        if not os.environ.get("TRACKER_HTTP_PORT") and port_answers(settings.http_host, settings.http_port):
+            env["TRACKER_HTTP_PORT"] = str(free_port(settings.http_host))
+        settings = Settings.from_env(env)
+        _prepare_sqlite(settings.database_url)
+
+        log = open(_in_dir(args.log_file), "ab")
+        worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        base = f"http://{settings.http_host}:{settings.http_port}"
+        print(f"worker     pid {worker.pid}, log {args.log_file}, database {settings.database_url}", flush=True)
+        if not _wait_for_health(base, worker, args.startup_timeout):
+            print(f"catalog-tracker up: the worker did not become ready; see {args.log_file}", file=sys.stderr)
+            _print_tail(args.log_file)
+            return EXIT_START_FAILED
+        if not args.no_demo:
+            count = _publish_demo(settings, lambda n: _wait_applied(base, n))
+            print(f"demo       {count} 条演示事件已发布 / demo events published (one of them deliberately invalid)",
+                  flush=True)
+        print(f"\n仪表盘 Dashboard   {base}/\nAPI               {base}/api/health  ·  {base}/api/openapi.json\n"
+              "按 Ctrl-C 停止 / press Ctrl-C to stop", flush=True)
+        status = worker.wait()
+        print(f"catalog-tracker up: the worker exited with status {status}; see {args.log_file}", file=sys.stderr)
+        return status or EXIT_START_FAILED
+    except KeyboardInterrupt:
+        print("\nstopping …", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        if worker is not None:
+            _stop_process(worker)
+        if broker is not None:
+            broker.stop()
+
+
+def _publish_demo(settings, wait_applied) -> int:
+    from models.clock import SHANGHAI, clock_from_spec
+    from streams.demo import demo_feed_for, publish_feed
+    from streams.publisher import EventPublisher
+    from streams.subscriber import load_department_names
+
+    today = clock_from_spec(settings.clock).now().astimezone(SHANGHAI).date()
+    departments = frozenset(load_department_names(settings.departments_file)) or None
+    with EventPublisher(settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix,
+                        departments=departments, max_bytes=settings.max_event_bytes) as publisher:
+        return publish_feed(publisher, demo_feed_for(settings, today), wait_applied)
+
+
+def _wait_applied(base: str, count: int, timeout: float = 30.0) -> None:
+    """Wait until the worker has applied at least ``count`` messages since it started (best effort)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
+                health = json.loads(response.read())
+            if ((health.get("worker") or {}).get("ingest") or {}).get("messages", 0) >= count:
+                return
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.05)
+
+
+def _wait_for_health(base: str, worker: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)  # polling the port: the worker is another process
+    return False
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops everything like Ctrl-C does."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _prepare_sqlite(database_url: str) -> None:
+    """A relative SQLite path (the default ``var/…``) needs its directory."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and database_url[len(prefix):] not in ("", ":memory:"):
+        Path(database_url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _in_dir(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _print_tail(path: Path, lines: int = 30) -> None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    except OSError:
+        return
+    print("\n".join(text), file=sys.stderr)
+
