@@ -1,0 +1,414 @@
+/* catalog-tracker dashboard.
+ *
+ * Reads only the HTTP API and polls it: each view lists the API paths it needs,
+ * and when an answer differs from the last one the view is drawn again in place
+ * (no page reload). Chinese by default; the button switches to English and the
+ * choice is remembered. Routes (location hash):
+ *   #/                      overview: open, due soon, overdue; recent violations
+ *   #/departments           every department with its figures
+ *   #/department/<code>     one department: obligations, reminders sent, violations
+ *   #/obligation/<id>       one obligation: explanation (days counted and skipped), history
+ *   #/violations            every violation
+ *   #/evaluation[/<year>]   yearly evaluation (第二十四条) with an on-time-rate chart
+ */
+(function () {
+  "use strict";
+
+  var params = new URLSearchParams(location.search);
+  var POLL_MS = Math.max(200, parseInt(params.get("poll") || "3000", 10) || 3000);
+  var DUE_SOON_WORKING_DAYS = 3;
+
+  var TEXT = {
+    app_title: ["政务数据资源目录时限监督", "Government data catalog deadline supervision"],
+    app_sub: ["长沙市雨花区 · 区数据资源中心", "Yuhua District, Changsha · Data Resource Center"],
+    nav_overview: ["总览", "Overview"], nav_departments: ["部门", "Departments"],
+    nav_violations: ["违规", "Violations"], nav_evaluation: ["年度评估", "Yearly evaluation"],
+    loading: ["正在加载…", "Loading…"],
+    footer: ["依据《长沙市雨花区政务数据资源管理暂行办法》（雨政办发〔2021〕9号）第十条、第十三条、第二十条、第二十四条、第二十五条。页面仅读取 HTTP API，并定时刷新。",
+             "Under the Yuhua District Interim Measures for Government Data Resources (2021 No. 9), articles 10, 13, 20, 24 and 25. This page reads only the HTTP API and refreshes itself."],
+    overview: ["总览", "Overview"],
+    open: ["未完成", "Open"], due_soon: ["即将到期", "Due soon"], overdue: ["已逾期", "Overdue"],
+    completed: ["已完成", "Completed"], on_time: ["按时完成", "On time"], late: ["逾期完成", "Completed late"],
+    cancelled: ["已撤销", "Cancelled"], violations: ["违规", "Violations"],
+    attention: ["需要关注的义务", "Obligations needing attention"],
+    recent_violations: ["最新违规", "Latest violations"],
+    department: ["部门", "Department"], obligation: ["义务", "Obligation"], article: ["条款", "Article"],
+    start_day: ["起算日", "Start day"], due_date: ["截止日", "Due date"], days_left: ["剩余工作日", "Working days left"],
+    status: ["状态", "Status"], trigger: ["触发事件", "Trigger"], rule: ["规则", "Rule"],
+    explanation: ["说明", "Explanation"], detected_at: ["发现时间", "Detected"],
+    none: ["暂无", "None"], departments: ["部门", "Departments"], kind: ["类型", "Kind"],
+    obligations: ["义务", "Obligations"], reminders_sent: ["已发送提醒", "Reminders sent"],
+    stage: ["阶段", "Stage"], history: ["历史", "History"], counted: ["计入的工作日", "Working days counted"],
+    skipped: ["跳过的日期", "Days skipped"], deadline_explained: ["期限计算", "How the deadline was counted"],
+    evaluation: ["年度评估", "Yearly evaluation"], year: ["年度", "Year"], on_time_rate: ["按时率", "On-time rate"],
+    total: ["合计", "Total"], chart_title: ["各部门按时完成率", "On-time rate per department"],
+    violations_by_article: ["违规（按条款）", "Violations by article"],
+    updated: ["已更新", "Updated"], offline: ["无法连接 API", "API not reachable"],
+    not_found: ["未找到", "Not found"], working_days: ["个工作日", "working days"],
+    provisional: ["暂定（当年放假安排未发布）", "Provisional (holiday notice not yet published)"],
+    completed_at: ["完成时间", "Completed at"], opened_at: ["开启时间", "Opened"],
+    due_end: ["届满时刻", "Ends at"], policy: ["适用政策", "Policy"], all_obligations: ["全部义务", "All obligations"],
+    time: ["时间", "Time"], event: ["事件", "Event"], no_chart: ["该年度暂无义务", "No obligations in this year"]
+  };
+  var STATUS_WORDS = { open: "open", overdue: "overdue", completed: "completed", cancelled: "cancelled" };
+  var KIND_WORDS = {
+    "catalog-update": ["更新政务数据资源目录", "Update the data catalog"],
+    "data-verification": ["校核政务数据", "Verify data"]
+  };
+  var RULE_WORDS = {
+    "overdue": ["逾期未履行", "Overdue"],
+    "share-scope-narrowed": ["擅自缩小无条件共享范围", "Unconditional sharing narrowed"],
+    "sensitive-data-opened": ["个人信息未脱敏即开放", "Personal data opened without desensitization"]
+  };
+
+  var lang = localStorage.getItem("catalog-tracker.lang") === "en" ? "en" : "zh";
+  var departmentNames = {};
+  var lastAnswer = null;
+  var timer = null;
+  var generation = 0;
+
+  function t(key) { var pair = TEXT[key]; return pair ? pair[lang === "en" ? 1 : 0] : key; }
+  function pick(pair) { return pair ? pair[lang === "en" ? 1 : 0] : ""; }
+  function esc(value) {
+    return String(value === undefined || value === null ? "" : value)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+  function list(answer, key) {
+    if (Array.isArray(answer)) return answer;
+    if (!answer) return [];
+    return answer[key] || answer.items || answer.results || [];
+  }
+  function api(path) {
+    return fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
+      if (r.status === 404) return null;
+      if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+      return r.json();
+    });
+  }
+  function fetchAll(paths) {
+    return Promise.all(paths.map(api));
+  }
+
+  /* ---------------------------------------------------------------- formatting */
+
+  function deptName(code, fallback) {
+    if (!code) return "-";
+    return fallback || departmentNames[code] || code;
+  }
+  function deptLink(code, name) {
+    return '<a href="#/department/' + encodeURIComponent(code) + '">' + esc(deptName(code, name)) + "</a>";
+  }
+  function kindText(kind) { return KIND_WORDS[kind] ? pick(KIND_WORDS[kind]) : (kind || "-"); }
+  function ruleText(rule) { return RULE_WORDS[rule] ? pick(RULE_WORDS[rule]) : (rule || "-"); }
+  function time(value) {
+    if (!value) return "-";
+    return String(value).replace("T", " ").replace(/(:\d\d)(\.\d+)?\+08:00$/, "$1");
+  }
+  function daysLeft(ob) {
+    var v = ob.working_days_left;
+    return v === undefined || v === null ? null : Number(v);
+  }
+  /* What a person should see for an obligation: overdue, due soon, open, on time or late. */
+  function state(ob) {
+    var status = ob.status;
+    if (status === "completed") return ob.on_time === false ? "late" : "completed";
+    if (status === "cancelled") return "cancelled";
+    var left = daysLeft(ob);
+    if (status === "overdue" || (left !== null && left < 0)) return "overdue";
+    if (left !== null && left <= DUE_SOON_WORKING_DAYS) return "soon";
+    return "open";
+  }
+  var STATE_LABEL = { overdue: "overdue", soon: "due_soon", open: "open", completed: "on_time", late: "late",
+                      cancelled: "cancelled" };
+  function badge(st) {
+    var cls = { overdue: "overdue", soon: "soon", open: "open", completed: "completed", late: "late" }[st] || "other";
+    return '<span class="badge ' + cls + '">' + esc(t(STATE_LABEL[st] || st)) + "</span>";
+  }
+  function obligationRows(obligations) {
+    if (!obligations.length) return '<p class="muted">' + t("none") + "</p>";
+    var rows = obligations.map(function (ob) {
+      var st = state(ob), left = daysLeft(ob);
+      return '<tr class="' + st + '" data-obligation="' + esc(ob.id) + '">' +
+        "<td>" + deptLink(ob.department, ob.department_name) + "</td>" +
+        '<td><a href="#/obligation/' + encodeURIComponent(ob.id) + '">' + esc(kindText(ob.kind)) + "</a>" +
+        (ob.trigger_summary ? '<div class="muted">' + esc(ob.trigger_summary) + "</div>" : "") + "</td>" +
+        "<td>" + esc(ob.article || "") + "</td>" +
+        "<td>" + esc(ob.start_day || "") + "</td>" +
+        "<td>" + esc(ob.due_date || "") + (ob.provisional ? ' <span class="muted" title="' + esc(t("provisional")) + '">*</span>' : "") + "</td>" +
+        "<td>" + (left === null || ob.status === "completed" ? "-" : esc(left)) + "</td>" +
+        "<td>" + badge(st) + "</td></tr>";
+    }).join("");
+    return "<table><thead><tr><th>" + [t("department"), t("obligation"), t("article"), t("start_day"), t("due_date"),
+      t("days_left"), t("status")].join("</th><th>") + "</th></tr></thead><tbody>" + rows + "</tbody></table>";
+  }
+  function violationRows(violations) {
+    if (!violations.length) return '<p class="muted">' + t("none") + "</p>";
+    var rows = violations.map(function (v) {
+      return "<tr><td>" + deptLink(v.department, v.department_name) + "</td>" +
+        "<td>" + esc(v.article || "") + "</td><td>" + esc(ruleText(v.rule)) + "</td>" +
+        "<td>" + esc(v.due_date || "-") + "</td><td>" + esc(time(v.detected_at)) + "</td>" +
+        "<td>" + (v.obligation_id ? '<a href="#/obligation/' + encodeURIComponent(v.obligation_id) + '">' : "") +
+        esc(v.explanation || "") + (v.obligation_id ? "</a>" : "") + "</td></tr>";
+    }).join("");
+    return "<table><thead><tr><th>" + [t("department"), t("article"), t("rule"), t("due_date"), t("detected_at"),
+      t("explanation")].join("</th><th>") + "</th></tr></thead><tbody>" + rows + "</tbody></table>";
+  }
+  function sortByDue(obligations) {
+    var order = { overdue: 0, soon: 1, open: 2, late: 3, completed: 4, cancelled: 5 };
+    return obligations.slice().sort(function (a, b) {
+      return (order[state(a)] - order[state(b)]) || String(a.due_date).localeCompare(String(b.due_date));
+    });
+  }
+  function card(cls, label, n) {
+    return '<div class="card ' + cls + '"><div class="label">' + esc(label) + '</div><div class="n">' + esc(n) + "</div></div>";
+  }
+
+  /* ---------------------------------------------------------------- views */
+
+  var views = {
+    overview: {
+      paths: function () { return ["/api/obligations?status=open&limit=1000", "/api/obligations?status=overdue&limit=1000",
+                                   "/api/violations?limit=10"]; },
+      render: function (answers) {
+        var open = list(answers[0], "obligations"), overdue = list(answers[1], "obligations");
+        var active = sortByDue(open.concat(overdue.filter(function (o) {
+          return !open.some(function (p) { return p.id === o.id; });
+        })));
+        var counts = { overdue: 0, soon: 0, open: 0 };
+        active.forEach(function (ob) { var s = state(ob); if (counts[s] !== undefined) counts[s] += 1; });
+        var violations = list(answers[2], "violations");
+        return "<h1>" + t("overview") + '</h1><div class="cards" id="counts">' +
+          card("open", t("open"), counts.open) + card("soon", t("due_soon"), counts.soon) +
+          card("overdue", t("overdue"), counts.overdue) +
+          card("violations", t("violations"), answers[2] && answers[2].total !== undefined ? answers[2].total : violations.length) +
+          "</div><h2>" + t("attention") + "</h2>" + obligationRows(active) +
+          "<h2>" + t("recent_violations") + "</h2>" + violationRows(violations);
+      }
+    },
+    departments: {
+      paths: function () { return ["/api/departments", "/api/obligations?limit=1000"]; },
+      render: function (answers) {
+        var departments = list(answers[0], "departments"), obligations = list(answers[1], "obligations");
+        var rows = departments.map(function (d) {
+          var mine = obligations.filter(function (o) { return o.department === d.code; });
+          var c = { open: 0, soon: 0, overdue: 0, completed: 0, late: 0 };
+          mine.forEach(function (o) { var s = state(o); if (c[s] !== undefined) c[s] += 1; });
+          return "<tr><td>" + deptLink(d.code, d.name) + '</td><td class="muted">' + esc(d.code) + "</td><td>" +
+            esc(lang === "en" ? d.kind : (d.kind_zh || d.kind || "")) + "</td><td>" + c.open + "</td><td>" + c.soon +
+            "</td><td>" + c.overdue + "</td><td>" + c.completed + "</td><td>" + c.late + "</td></tr>";
+        }).join("");
+        return "<h1>" + t("departments") + "</h1><table><thead><tr><th>" + [t("department"), "code", t("kind"), t("open"),
+          t("due_soon"), t("overdue"), t("on_time"), t("late")].join("</th><th>") + "</th></tr></thead><tbody>" + rows +
+          "</tbody></table>";
+      }
+    },
+    department: {
+      paths: function (code) {
+        var c = encodeURIComponent(code);
+        return ["/api/departments/" + c + "/summary", "/api/obligations?department=" + c + "&limit=1000",
+                "/api/violations?department=" + c + "&limit=1000"];
+      },
+      render: function (answers, code) {
+        var summary = answers[0] || {};
+        var obligations = sortByDue(list(answers[1], "obligations"));
+        var violations = list(answers[2], "violations");
+        var name = (summary.department && summary.department.name) || summary.name || deptName(code);
+        var c = { open: 0, soon: 0, overdue: 0, completed: 0, late: 0 };
+        obligations.forEach(function (o) { var s = state(o); if (c[s] !== undefined) c[s] += 1; });
+        var byId = {};
+        obligations.forEach(function (o) { byId[o.id] = o; });
+        var reminders = list(summary.reminders, "reminders").map(function (r) {
+          return { ob: byId[r.obligation_id] || { id: r.obligation_id, due_date: r.due_date }, stage: r.stage,
+                   left: r.working_days_left, at: r.sent_at };
+        });
+        var reminderHtml = reminders.length ? "<table><thead><tr><th>" + [t("time"), t("obligation"), t("due_date"),
+          t("days_left")].join("</th><th>") + "</th></tr></thead><tbody>" + reminders.map(function (r) {
+            return "<tr><td>" + esc(time(r.at)) + '</td><td><a href="#/obligation/' + encodeURIComponent(r.ob.id) + '">' +
+              esc(kindText(r.ob.kind)) + "</a>" + (r.ob.trigger_summary ? '<div class="muted">' + esc(r.ob.trigger_summary) + "</div>" : "") +
+              "</td><td>" + esc(r.ob.due_date || "") + "</td><td>" + esc(r.left === undefined ? r.stage : r.left) + "</td></tr>";
+          }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
+        return "<h1>" + esc(name) + ' <span class="muted">' + esc(code) + '</span></h1><div class="cards">' +
+          card("open", t("open"), c.open) + card("soon", t("due_soon"), c.soon) + card("overdue", t("overdue"), c.overdue) +
+          card("done", t("on_time"), c.completed) + card("late", t("late"), c.late) + card("violations", t("violations"), violations.length) +
+          "</div><h2>" + t("all_obligations") + "</h2>" + obligationRows(obligations) +
+          "<h2>" + t("reminders_sent") + "</h2>" + reminderHtml +
+          "<h2>" + t("violations") + "</h2>" + violationRows(violations);
+      }
+    },
+    obligation: {
+      paths: function (id) { return ["/api/obligations/" + encodeURIComponent(id)]; },
+      render: function (answers, id) {
+        var ob = answers[0];
+        if (!ob) return "<h1>" + t("not_found") + "</h1><p>" + esc(id) + "</p>";
+        ob = ob.obligation || ob;
+        var ex = ob.explanation || {};
+        if (typeof ex === "string") ex = { text_zh: ex };
+        var calc = ex.deadline || ex.calendar || ex;
+        var counted = calc.counted || [], skipped = calc.skipped || [];
+        var text = lang === "en" ? (ex.text_en || calc.text_en) : (ex.text_zh || calc.text_zh);
+        var facts = [
+          [t("department"), deptLink(ob.department, ob.department_name)],
+          [t("obligation"), esc(kindText(ob.kind))], [t("article"), esc(ob.article || "")],
+          [t("trigger"), esc(ob.trigger_summary || ob.trigger_event_id || "")],
+          [t("start_day"), esc(ob.start_day || "")],
+          [t("due_date"), esc(ob.due_date || "") + " (" + esc(ob.working_days || calc.working_days || "") + " " + t("working_days") + ")"],
+          [t("due_end"), esc(time(ob.due_end || calc.end))],
+          [t("status"), badge(state(ob))],
+          [t("days_left"), daysLeft(ob) === null || ob.status === "completed" ? "-" : esc(daysLeft(ob))],
+          [t("completed_at"), esc(time(ob.completed_at))],
+          [t("policy"), esc(ob.policy_id ? ob.policy_id + " " + (ob.policy_version || "") : "")]
+        ];
+        if (ob.provisional) facts.push([t("provisional"), "✔"]);
+        var history = list(ob.history, "history");
+        var historyHtml = history.length ? "<table><thead><tr><th>" + [t("time"), t("event"), t("explanation")].join("</th><th>") +
+          "</th></tr></thead><tbody>" + history.map(function (h) {
+            return "<tr><td>" + esc(time(h.at || h.time || h.recorded_at)) + "</td><td>" + esc(h.event || h.type || h.kind || "") +
+              "</td><td>" + esc(h.detail_zh || h.summary || h.detail || h.description || (h.data ? JSON.stringify(h.data) : "")) + "</td></tr>";
+          }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
+        return "<h1>" + esc(kindText(ob.kind)) + " · " + esc(deptName(ob.department, ob.department_name)) + "</h1>" +
+          '<dl class="facts">' + facts.map(function (f) { return "<dt>" + f[0] + "</dt><dd>" + f[1] + "</dd>"; }).join("") + "</dl>" +
+          "<h2>" + t("deadline_explained") + "</h2>" + (text ? '<pre class="explain">' + esc(text) + "</pre>" : "") +
+          '<div class="grid2"><div><h2>' + t("counted") + " (" + counted.length + ')</h2><div class="days" id="counted">' +
+          counted.map(function (d) { return '<span class="day counted" title="' + esc(lang === "en" ? d.note_en : d.note_zh) + '">' + esc(d.date) + "</span>"; }).join("") +
+          '</div></div><div><h2>' + t("skipped") + " (" + skipped.length + ')</h2><div class="days" id="skipped">' +
+          skipped.map(function (d) { return '<span class="day skipped">' + esc(d.date) + " " + esc(lang === "en" ? d.reason_en : d.reason_zh) + "</span>"; }).join("") +
+          "</div></div></div><h2>" + t("history") + "</h2>" + historyHtml;
+      }
+    },
+    violations: {
+      paths: function () { return ["/api/violations?limit=1000"]; },
+      render: function (answers) { return "<h1>" + t("violations") + "</h1>" + violationRows(list(answers[0], "violations")); }
+    },
+    evaluation: {
+      paths: function (year) { return ["/api/evaluation/" + encodeURIComponent(year)]; },
+      render: function (answers, year) {
+        var ev = answers[0] || {};
+        var rows = list(ev.departments, "departments").filter(function (r) { return num(r.obligations) || num(r.violations); });
+        var years = [];
+        for (var y = new Date().getFullYear(); y >= 2021; y--) years.push(y);
+        var picker = '<select id="year">' + years.map(function (y) {
+          return "<option" + (String(y) === String(year) ? " selected" : "") + ">" + y + "</option>";
+        }).join("") + "</select>";
+        var table = rows.length ? "<table><thead><tr><th>" + [t("department"), t("obligations"), t("on_time"), t("late"),
+          t("overdue"), t("open"), t("on_time_rate"), t("violations_by_article")].join("</th><th>") + "</th></tr></thead><tbody>" +
+          rows.map(function (r) {
+            var rate = rateOf(r);
+            var byArticle = r.violations_by_article || {};
+            return "<tr><td>" + deptLink(r.department || r.code, r.name || r.department_name) + "</td><td>" + esc(num(r.obligations)) +
+              "</td><td>" + esc(num(r.on_time)) + "</td><td>" + esc(num(r.late)) + "</td><td>" + esc(num(r.overdue)) +
+              "</td><td>" + esc(num(r.open)) + "</td><td>" + (rate === null ? "-" : (rate * 100).toFixed(1) + "%") + "</td><td>" +
+              esc(Object.keys(byArticle).map(function (a) { return a + " × " + byArticle[a]; }).join("；")) + "</td></tr>";
+          }).join("") + "</tbody></table>" : '<p class="muted">' + t("no_chart") + "</p>";
+        return "<h1>" + t("evaluation") + " " + picker + "</h1><h2>" + t("chart_title") + "</h2>" + chart(rows) + table;
+      }
+    }
+  };
+
+  function num(value) { return typeof value === "object" && value !== null ? (value.count || 0) : (value || 0); }
+  function rateOf(r) {
+    if (r.on_time_rate !== undefined && r.on_time_rate !== null) return Number(r.on_time_rate);
+    var due = num(r.on_time) + num(r.late) + num(r.overdue);
+    return due ? num(r.on_time) / due : null;
+  }
+
+  /* A horizontal bar per department, in plain SVG (no library, no network). */
+  function chart(rows) {
+    var data = rows.map(function (r) { return { name: deptName(r.department || r.code, r.name || r.department_name), rate: rateOf(r) }; })
+      .filter(function (d) { return d.rate !== null && !isNaN(d.rate); });
+    if (!data.length) return '<p class="muted">' + t("no_chart") + "</p>";
+    data.sort(function (a, b) { return b.rate - a.rate; });
+    var bar = 22, gap = 8, left = 190, width = 560, top = 10;
+    var height = top + data.length * (bar + gap) + 24;
+    var svg = '<svg id="rate-chart" role="img" aria-label="' + esc(t("chart_title")) + '" width="' + (left + width + 70) +
+      '" height="' + height + '" xmlns="http://www.w3.org/2000/svg" font-size="12">';
+    [0, 0.5, 1].forEach(function (tick) {
+      var x = left + tick * width;
+      svg += '<line x1="' + x + '" x2="' + x + '" y1="' + top + '" y2="' + (height - 20) + '" stroke="#dde3ea"/>' +
+        '<text x="' + x + '" y="' + (height - 6) + '" text-anchor="middle" fill="#6b7785">' + tick * 100 + "%</text>";
+    });
+    data.forEach(function (d, i) {
+      var y = top + i * (bar + gap), w = Math.max(1, d.rate * width);
+      var color = d.rate >= 0.9 ? "#1e8449" : d.rate >= 0.6 ? "#d68910" : "#c0392b";
+      svg += '<text x="' + (left - 8) + '" y="' + (y + bar * 0.7) + '" text-anchor="end">' + esc(d.name) + "</text>" +
+        '<rect class="bar" data-name="' + esc(d.name) + '" data-rate="' + d.rate.toFixed(4) + '" x="' + left + '" y="' + y +
+        '" width="' + w.toFixed(1) + '" height="' + bar + '" fill="' + color + '"/>' +
+        '<text x="' + (left + w + 6) + '" y="' + (y + bar * 0.7) + '">' + (d.rate * 100).toFixed(1) + "%</text>";
+    });
+    return '<div class="chart">' + svg + "</svg></div>";
+  }
+
+  /* ---------------------------------------------------------------- routing and polling */
+
+  function route() {
+    var parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    switch (parts[0]) {
+      case "departments": return { view: "departments", nav: "#/departments" };
+      case "department": return { view: "department", arg: parts[1], nav: "#/departments" };
+      case "obligation": return { view: "obligation", arg: parts.slice(1).join("/"), nav: "#/" };
+      case "violations": return { view: "violations", nav: "#/violations" };
+      case "evaluation": return { view: "evaluation", arg: parts[1] || String(new Date().getFullYear()), nav: "#/evaluation" };
+      default: return { view: "overview", nav: "#/" };
+    }
+  }
+
+  function refresh(force) {
+    var current = route(), view = views[current.view], mine = generation;
+    return fetchAll(view.paths(current.arg)).then(function (answers) {
+      if (mine !== generation) return;  // the user moved on meanwhile
+      var signature = JSON.stringify(answers);
+      setStatus(t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN"), false);
+      if (!force && signature === lastAnswer) return;
+      lastAnswer = signature;
+      document.getElementById("view").innerHTML = view.render(answers, current.arg);
+      document.body.setAttribute("data-view", current.view);
+      document.body.setAttribute("data-rendered", String(Date.now()));
+      var picker = document.getElementById("year");
+      if (picker) picker.onchange = function () { location.hash = "#/evaluation/" + picker.value; };
+    }).catch(function (error) {
+      setStatus(t("offline") + ": " + error.message, true);
+    });
+  }
+
+  function setStatus(text, bad) {
+    var el = document.getElementById("status");
+    el.textContent = text;
+    el.className = "status" + (bad ? " error" : "");
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(function () { refresh(false).then(schedule, schedule); }, POLL_MS);
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+    document.title = t("app_title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    document.getElementById("lang").textContent = lang === "en" ? "中文" : "English";
+  }
+
+  function navigate() {
+    generation += 1;
+    lastAnswer = null;
+    var current = route();
+    Array.prototype.forEach.call(document.querySelectorAll("nav a"), function (a) {
+      a.classList.toggle("active", a.getAttribute("href") === current.nav);
+    });
+    refresh(true).then(schedule, schedule);
+  }
+
+  document.getElementById("lang").addEventListener("click", function () {
+    lang = lang === "en" ? "zh" : "en";
+    localStorage.setItem("catalog-tracker.lang", lang);
+    applyLanguage();
+    navigate();
+  });
+  window.addEventListener("hashchange", navigate);
+
+  applyLanguage();
+  api("/api/departments").then(function (answer) {
+    list(answer, "departments").forEach(function (d) { departmentNames[d.code] = d.name; });
+  }).catch(function () { /* names fall back to codes; the status line reports the API */ }).then(navigate);
+})();
