@@ -74,7 +74,7 @@ class Policy:
 
     def cite(self, articles: Iterable[str]) -> str:
         """Articles with their words, as a supervisor reads them: 第二十五条（八）“……”."""
-        return "；".join(f"{a}“{self.article_words(a)}”" for a in articles)
+        return "、".join(f"{a}“{self.article_words(a).rstrip('；;。')}”" for a in articles)
 
     def regulation_ref(self) -> str:
         return f"《{self.regulation_title}》（{self.document_number}）"

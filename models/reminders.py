@@ -57,9 +57,29 @@ def next_reminder_at(obligation: Obligation, calendar: Calendar) -> datetime | N
     return min(times) if times else None
 
 
+def _reminder_clock(obligation: Obligation) -> time:
+    hours, minutes = (int(part) for part in obligation.reminder_time.split(":"))
+    return time(hours, minutes)
+
+
+def is_sending_time(obligation: Obligation, now: datetime, calendar: Calendar) -> bool:
+    """Reminders go out on working days from the reminder time on (a late tick on a weekend waits)."""
+    local = now.astimezone(SHANGHAI)
+    return calendar.is_working_day(local.date()) and local.time() >= _reminder_clock(obligation)
+
+
+def next_sending_time(obligation: Obligation, now: datetime, calendar: Calendar) -> datetime:
+    """The first working-day reminder time at or after ``now``."""
+    local = now.astimezone(SHANGHAI)
+    day = local.date()
+    if not (calendar.is_working_day(day) and local.time() <= _reminder_clock(obligation)):
+        day = calendar.add_working_days(day, 1)
+    return datetime.combine(day, _reminder_clock(obligation), tzinfo=SHANGHAI)
+
+
 def due_stage(obligation: Obligation, now: datetime, calendar: Calendar) -> int | None:
     """The latest stage whose time has come, or None; nothing once the deadline has passed."""
-    if obligation.status != OPEN or now >= obligation.due_end:
+    if obligation.status != OPEN or now >= obligation.due_end or not is_sending_time(obligation, now, calendar):
         return None
     due = [s for s in remaining_stages(obligation) if stage_send_time(obligation, s, calendar) <= now]
     return min(due) if due else None
@@ -85,5 +105,11 @@ def send_reminder(obligation: Obligation, now: datetime, calendar: Calendar) -> 
 
 
 def _next_after(obligation: Obligation, now: datetime, calendar: Calendar) -> datetime | None:
+    """Nothing to send now: when to look again (a waiting catch-up goes out at the next sending time)."""
     upcoming = next_reminder_at(obligation, calendar)
-    return upcoming if upcoming is None or upcoming > now else None
+    if upcoming is None or upcoming > now:
+        return upcoming
+    if now >= obligation.due_end:
+        return None
+    retry = next_sending_time(obligation, now, calendar)
+    return retry if retry < obligation.due_end else None

@@ -61,14 +61,13 @@ def overdue_violation(obligation: Obligation, *, policy: Policy, department_labe
     explanation_zh = calendar.explain(obligation.start_day, obligation.working_days).text_zh()
     provisional = "（注意：该期限涉及尚未公布放假安排的年份，为暂定期限。）" if obligation.provisional else ""
     text = (
-        f"{department_label}未在规定期限内{kind_title}。"
+        f"{department_label}未在规定期限内{kind_title}，违反{policy.regulation_ref()}{policy.cite(citations)}。\n"
         f"触发事件：{obligation.trigger_summary}（事件编号 {obligation.trigger_event_id}，"
-        f"来源 {obligation.trigger_source}）。"
-        f"依据{policy.regulation_ref()}{obligation.article}“{policy.article_words(obligation.article)}”，"
+        f"来源 {obligation.trigger_source}）。\n"
+        f"期限：依据{obligation.article}“{policy.article_words(obligation.article).rstrip('；。')}”，"
         f"自 {obligation.start_day.isoformat()} 起计 {obligation.working_days} 个工作日（事件当日不计入），"
-        f"应于 {day_text(obligation.due_date)} 24:00 前完成。{provisional}"
-        f"期限计算：{explanation_zh}"
-        f"{_late_text(obligation, now)}，违反{policy.cite(citations)}"
+        f"应于 {day_text(obligation.due_date)} 24:00 前完成；{_late_text(obligation, now)}。{provisional}\n"
+        f"期限计算：\n{explanation_zh}"
     )
     return Violation(
         id=violation_id(OVERDUE, obligation.id),
@@ -151,10 +150,10 @@ def _content_violation(rule: str, event: InboundEvent, update: CatalogUpdated, r
     content_rule = policy.rules[rule]
     citations = content_rule.citations
     text = (
-        f"{department_label}在目录更新中{what}，属于“{content_rule.title}”。"
+        f"{department_label}在政务数据资源目录更新中{what}，属于“{content_rule.title}”，"
+        f"违反{policy.regulation_ref()}{policy.cite(citations)}。\n"
         f"发现该情况的事件：政务数据资源目录更新（目录版本 {update.catalog_version}，"
         f"提交时间 {instant_text(update.submitted_at)}，事件编号 {event.id}，来源 {event.source}）。"
-        f"依据{policy.regulation_ref()}{policy.cite(citations)}"
     )
     return Violation(
         id=violation_id(rule, event.source, event.id, resource.code),

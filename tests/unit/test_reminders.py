@@ -70,3 +70,20 @@ def test_reminder_time_from_the_policy_wins_over_the_setting():
                          kind=policy.obligations["catalog-update"], calendar=CAL, reminder_time="09:00",
                          now=shanghai(2026, 3, 2, 10))
     assert next_reminder_at(ob, CAL) == shanghai(2026, 3, 16, 14, 30)
+
+
+def test_a_catch_up_found_on_a_weekend_waits_for_the_next_working_morning():
+    ob = obligation()  # stage 5 is due Monday 2026-03-16 09:00
+    saturday = shanghai(2026, 3, 21, 10)  # the worker was down all week; stage 1 (Friday 20th) is the latest due
+    assert send_reminder(ob, saturday, CAL) is None
+    assert ob.next_reminder_at == shanghai(2026, 3, 23, 9)
+    reminder = send_reminder(ob, shanghai(2026, 3, 23, 9), CAL)
+    assert (reminder.stage, reminder.working_days_left) == (0, 0)
+    assert ob.stages_sent == (0,)
+
+
+def test_a_catch_up_before_the_reminder_time_waits_until_it():
+    ob = obligation(opened=shanghai(2026, 3, 20, 7))  # stage 5 and 3 passed, stage 1 is today at 09:00
+    assert send_reminder(ob, shanghai(2026, 3, 20, 7), CAL) is None
+    assert ob.next_reminder_at == shanghai(2026, 3, 20, 9)
+    assert send_reminder(ob, shanghai(2026, 3, 20, 9), CAL).stage == 1
