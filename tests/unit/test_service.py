@@ -259,3 +259,25 @@ def test_on_time_completion_is_no_violation(h):
     h.feed(catalog_updated("c-1", "jyj", "2026-03-23T10:00:00+08:00"))
     h.tracker.tick(shanghai(2026, 3, 30, 9))
     assert h.state.violations == {} and h.outbox(ev.VIOLATION_DETECTED) == []
+
+
+def test_reschedule_moves_open_obligations_once_and_keeps_sent_stages():
+    from tests.unit.model_fakes import WeekendCalendar
+
+    provisional = WeekendCalendar(provisional_from_year=2026)
+    h = Harness(shanghai(2026, 3, 2, 10), calendar=provisional)
+    h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj", "mzj"]))
+    h.tracker.tick(shanghai(2026, 3, 16, 9))  # stage 5 for both
+    h.feed(catalog_updated("c-1", "mzj", "2026-03-16T10:00:00+08:00"))
+    official = WeekendCalendar(holidays={date(2026, 3, 19)})
+    h.tracker.calendar = official
+    assert h.tracker.reschedule_for_calendar(provisional, official) == 1
+    assert h.tracker.reschedule_for_calendar(provisional, official) == 0
+    jyj, = h.obligations(department="jyj")
+    assert (jyj.due_date, jyj.provisional, jyj.stages_sent) == (date(2026, 3, 24), False, (5,))
+    moved, = h.outbox(ev.OBLIGATION_RESCHEDULED)
+    assert (moved.cloudevent["data"]["previous_due_date"], moved.cloudevent["data"]["due_date"]) == (
+        "2026-03-23", "2026-03-24")
+    h.tracker.tick(shanghai(2026, 3, 18, 9))
+    assert h.outbox(ev.REMINDER)[-1].cloudevent["data"]["stage"] == 3  # 3 working days left to the 24th
+    assert h.outbox(ev.REMINDER)[-1].cloudevent["data"]["due_date"] == "2026-03-24"
