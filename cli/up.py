@@ -44,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
     broker = None
     worker: subprocess.Popen | None = None
     try:
+        if port_answers(settings.http_host, settings.http_port):
+            if os.environ.get("TRACKER_HTTP_PORT"):
+                print(f"catalog-tracker up: {settings.http_host}:{settings.http_port} (TRACKER_HTTP_PORT) is already "
+                      "in use; stop what runs there or choose another port", file=sys.stderr)
+                return EXIT_START_FAILED
+            env["TRACKER_HTTP_PORT"] = str(free_port(settings.http_host))
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             host, _, port_text = settings.kafka_bootstrap_servers.rpartition(":")
             port = int(port_text)
@@ -58,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"broker     本地消息服务 (Tansu)  {broker.bootstrap_servers}", flush=True)
         else:
             print(f"broker     {env['KAFKA_BOOTSTRAP_SERVERS']} (KAFKA_BOOTSTRAP_SERVERS)", flush=True)
-        if not os.environ.get("TRACKER_HTTP_PORT") and port_answers(settings.http_host, settings.http_port):
-            env["TRACKER_HTTP_PORT"] = str(free_port(settings.http_host))
         settings = Settings.from_env(env)
         _prepare_sqlite(settings.database_url)
 

@@ -48,6 +48,7 @@
     provisional: ["暂定（当年放假安排未发布）", "Provisional (holiday notice not yet published)"],
     completed_at: ["完成时间", "Completed at"], opened_at: ["开启时间", "Opened"],
     due_end: ["届满时刻", "Ends at"], policy: ["适用政策", "Policy"], all_obligations: ["全部义务", "All obligations"],
+    full_text: ["完整计算说明", "Full explanation"],
     time: ["时间", "Time"], event: ["事件", "Event"], no_chart: ["该年度暂无义务", "No obligations in this year"]
   };
   var STATUS_WORDS = { open: "open", overdue: "overdue", completed: "completed", cancelled: "cancelled" };
@@ -99,6 +100,10 @@
     return '<a href="#/department/' + encodeURIComponent(code) + '">' + esc(deptName(code, name)) + "</a>";
   }
   function kindText(kind) { return KIND_WORDS[kind] ? pick(KIND_WORDS[kind]) : (kind || "-"); }
+  var HISTORY_WORDS = { opened: ["开启", "opened"], completed: ["完成", "completed"], overdue: ["逾期", "overdue"],
+                        reminded: ["提醒", "reminded"], violation: ["违规", "violation"], rescheduled: ["期限调整", "rescheduled"],
+                        cancelled: ["撤销", "cancelled"] };
+  function historyWord(word) { return HISTORY_WORDS[word] ? pick(HISTORY_WORDS[word]) : word; }
   function ruleText(rule) { return RULE_WORDS[rule] ? pick(RULE_WORDS[rule]) : (rule || "-"); }
   function time(value) {
     if (!value) return "-";
@@ -129,12 +134,12 @@
     var rows = obligations.map(function (ob) {
       var st = state(ob), left = daysLeft(ob);
       return '<tr class="' + st + '" data-obligation="' + esc(ob.id) + '">' +
-        "<td>" + deptLink(ob.department, ob.department_name) + "</td>" +
+        '<td class="dept">' + deptLink(ob.department, ob.department_name) + "</td>" +
         '<td><a href="#/obligation/' + encodeURIComponent(ob.id) + '">' + esc(kindText(ob.kind)) + "</a>" +
         (ob.trigger_summary ? '<div class="muted">' + esc(ob.trigger_summary) + "</div>" : "") + "</td>" +
-        "<td>" + esc(ob.article || "") + "</td>" +
-        "<td>" + esc(ob.start_day || "") + "</td>" +
-        "<td>" + esc(ob.due_date || "") + (ob.provisional ? ' <span class="muted" title="' + esc(t("provisional")) + '">*</span>' : "") + "</td>" +
+        '<td class="nw">' + esc(ob.article || "") + "</td>" +
+        '<td class="nw">' + esc(ob.start_day || "") + "</td>" +
+        '<td class="nw">' + esc(ob.due_date || "") + (ob.provisional ? ' <span class="muted" title="' + esc(t("provisional")) + '">*</span>' : "") + "</td>" +
         "<td>" + (left === null || ob.status === "completed" ? "-" : esc(left)) + "</td>" +
         "<td>" + badge(st) + "</td></tr>";
     }).join("");
@@ -144,14 +149,21 @@
   function violationRows(violations) {
     if (!violations.length) return '<p class="muted">' + t("none") + "</p>";
     var rows = violations.map(function (v) {
-      return "<tr><td>" + deptLink(v.department, v.department_name) + "</td>" +
-        "<td>" + esc(v.article || "") + "</td><td>" + esc(ruleText(v.rule)) + "</td>" +
-        "<td>" + esc(v.due_date || "-") + "</td><td>" + esc(time(v.detected_at)) + "</td>" +
+      return '<tr><td class="dept">' + deptLink(v.department, v.department_name) + "</td>" +
+        '<td class="nw">' + esc(v.article || "") + '</td><td class="nw">' + esc(ruleText(v.rule)) + "</td>" +
+        '<td class="nw">' + esc(v.due_date || "-") + '</td><td class="nw">' + esc(time(v.detected_at)) + "</td>" +
         "<td>" + (v.obligation_id ? '<a href="#/obligation/' + encodeURIComponent(v.obligation_id) + '">' : "") +
-        esc(v.explanation || "") + (v.obligation_id ? "</a>" : "") + "</td></tr>";
+        '<span title="' + esc(v.explanation || "") + '">' + esc(firstSentence(v.explanation)) + "</span>" +
+        (v.obligation_id ? "</a>" : "") + "</td></tr>";
     }).join("");
     return "<table><thead><tr><th>" + [t("department"), t("article"), t("rule"), t("due_date"), t("detected_at"),
       t("explanation")].join("</th><th>") + "</th></tr></thead><tbody>" + rows + "</tbody></table>";
+  }
+  /* Tables show an explanation's first sentence; the whole text is on the obligation page and in the tooltip. */
+  function firstSentence(text) {
+    text = String(text || "");
+    var end = text.indexOf("。");
+    return end > 0 && end < text.length - 1 ? text.slice(0, end + 1) : text;
   }
   function sortByDue(obligations) {
     var order = { overdue: 0, soon: 1, open: 2, late: 3, completed: 4, cancelled: 5 };
@@ -175,7 +187,11 @@
           return !open.some(function (p) { return p.id === o.id; });
         })));
         var counts = { overdue: 0, soon: 0, open: 0 };
-        active.forEach(function (ob) { var s = state(ob); if (counts[s] !== undefined) counts[s] += 1; });
+        active.forEach(function (ob) {
+          var s = state(ob);
+          if (s === "overdue") counts.overdue += 1;
+          else { counts.open += 1; if (s === "soon") counts.soon += 1; }
+        });
         var violations = list(answers[2], "violations");
         return "<h1>" + t("overview") + '</h1><div class="cards" id="counts">' +
           card("open", t("open"), counts.open) + card("soon", t("due_soon"), counts.soon) +
@@ -252,7 +268,7 @@
           [t("trigger"), esc(ob.trigger_summary || ob.trigger_event_id || "")],
           [t("start_day"), esc(ob.start_day || "")],
           [t("due_date"), esc(ob.due_date || "") + " (" + esc(ob.working_days || calc.working_days || "") + " " + t("working_days") + ")"],
-          [t("due_end"), esc(time(ob.due_end || calc.end))],
+          [t("due_end"), esc(ob.due_date ? ob.due_date + " 24:00" : time(ob.due_end || calc.end))],
           [t("status"), badge(state(ob))],
           [t("days_left"), daysLeft(ob) === null || ob.status === "completed" ? "-" : esc(daysLeft(ob))],
           [t("completed_at"), esc(time(ob.completed_at))],
@@ -262,17 +278,34 @@
         var history = list(ob.history, "history");
         var historyHtml = history.length ? "<table><thead><tr><th>" + [t("time"), t("event"), t("explanation")].join("</th><th>") +
           "</th></tr></thead><tbody>" + history.map(function (h) {
-            return "<tr><td>" + esc(time(h.at || h.time || h.recorded_at)) + "</td><td>" + esc(h.event || h.type || h.kind || "") +
-              "</td><td>" + esc(h.detail_zh || h.summary || h.detail || h.description || (h.data ? JSON.stringify(h.data) : "")) + "</td></tr>";
+            return '<tr><td class="nw">' + esc(time(h.at || h.time || h.recorded_at)) + '</td><td class="nw">' +
+              esc(historyWord(h.event || h.type || h.kind || "")) + "</td><td>" +
+              esc(h.detail_zh || h.summary || h.description || (h.detail ? JSON.stringify(h.detail) : "")) + "</td></tr>";
           }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
+        var reminders = list(ob.reminders, "reminders");
+        var reminderHtml = reminders.length ? "<table><thead><tr><th>" + [t("time"), t("days_left"), t("due_date")].join("</th><th>") +
+          "</th></tr></thead><tbody>" + reminders.map(function (r) {
+            return "<tr><td>" + esc(time(r.sent_at)) + "</td><td>" + esc(r.working_days_left) + "</td><td>" + esc(r.due_date) + "</td></tr>";
+          }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
+        var violations = list(ob.violations, "violations");
+        var violationHtml = violations.length ? violations.map(function (v) {
+          return '<p><span class="badge overdue">' + esc(v.article) + "</span> " + esc(ruleText(v.rule)) + " · " +
+            esc(time(v.detected_at)) + '</p><pre class="explain">' + esc(v.explanation) + "</pre>";
+        }).join("") : '<p class="muted">' + t("none") + "</p>";
+        var citation = lang === "en" ? calc.citation_en : calc.citation_zh;
         return "<h1>" + esc(kindText(ob.kind)) + " · " + esc(deptName(ob.department, ob.department_name)) + "</h1>" +
           '<dl class="facts">' + facts.map(function (f) { return "<dt>" + f[0] + "</dt><dd>" + f[1] + "</dd>"; }).join("") + "</dl>" +
-          "<h2>" + t("deadline_explained") + "</h2>" + (text ? '<pre class="explain">' + esc(text) + "</pre>" : "") +
-          '<div class="grid2"><div><h2>' + t("counted") + " (" + counted.length + ')</h2><div class="days" id="counted">' +
-          counted.map(function (d) { return '<span class="day counted" title="' + esc(lang === "en" ? d.note_en : d.note_zh) + '">' + esc(d.date) + "</span>"; }).join("") +
-          '</div></div><div><h2>' + t("skipped") + " (" + skipped.length + ')</h2><div class="days" id="skipped">' +
+          "<h2>" + t("deadline_explained") + "</h2>" + (citation ? '<p class="citation">' + esc(citation) + "</p>" : "") +
+          '<div class="grid2"><div><h3>' + t("counted") + ' (<span id="counted-count">' + counted.length + '</span>)</h3><div class="days" id="counted">' +
+          counted.map(function (d, i) { return '<span class="day counted" title="' + esc(lang === "en" ? d.note_en : d.note_zh) + '">' +
+            (i + 1) + ". " + esc(d.date) + "</span>"; }).join("") +
+          '</div></div><div><h3>' + t("skipped") + ' (<span id="skipped-count">' + skipped.length + '</span>)</h3><div class="days" id="skipped">' +
           skipped.map(function (d) { return '<span class="day skipped">' + esc(d.date) + " " + esc(lang === "en" ? d.reason_en : d.reason_zh) + "</span>"; }).join("") +
-          "</div></div></div><h2>" + t("history") + "</h2>" + historyHtml;
+          "</div></div></div>" +
+          (text ? '<details class="fulltext"><summary>' + t("full_text") + '</summary><pre class="explain">' + esc(text) + "</pre></details>" : "") +
+          "<h2>" + t("reminders_sent") + "</h2>" + reminderHtml +
+          "<h2>" + t("violations") + "</h2>" + violationHtml +
+          "<h2>" + t("history") + "</h2>" + historyHtml;
       }
     },
     violations: {
