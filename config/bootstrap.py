@@ -76,3 +76,39 @@ class ModelParts:
 def build_models(settings: Settings, clock: Clock | None = None) -> ModelParts:
     engine = build_engine(settings)
     return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine), outbox=Outbox(engine))
+
+
+# ---------------------------------------------------------------- streams and API part (owner: streams)
+
+def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: "ModelParts | None" = None,
+                      calendar=None, worker_status=None):
+    """What the HTTP API needs; ``parts``/``calendar`` shared with a worker when the API runs inside it."""
+    from api.context import ApiContext
+
+    clock = clock if clock is not None else clock_from_spec(settings.clock)
+    if parts is None:
+        calendar = calendar if calendar is not None else build_calendar(settings)
+        engine = build_engine(settings)
+        parts = ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar),
+                           outbox=Outbox(engine))
+    return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
+                      calendar=calendar if calendar is not None else parts.tracker.calendar,
+                      worker_status=worker_status)
+
+
+def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | None = None):
+    """The worker process: Faust agent, scheduler, outbox relay and (unless ``with_api`` is false) the API."""
+    from api.app import build_api
+    from streams.worker import Worker, WorkerParts
+
+    clock = clock if clock is not None else clock_from_spec(settings.clock)
+    calendar = build_calendar(settings)
+    engine = build_engine(settings)
+    parts = ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar), outbox=Outbox(engine))
+
+    def api_app(worker):
+        return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
+                                           worker_status=worker.status))
+
+    return Worker(WorkerParts(settings=settings, tracker=parts.tracker, outbox=parts.outbox, clock=clock,
+                              api_app=api_app if with_api else None), with_api=with_api)

@@ -60,7 +60,8 @@ def decode_message(topic: str, partition: int, offset: int, key: bytes | None, v
         log.exception("parser failed on %s[%d]@%d", topic, partition, offset)
         return Rejected(topic=topic, partition=partition, offset=offset, key=key, value=value,
                         headers=header_pairs, reason=f"the message could not be parsed: {type(exc).__name__}: {exc}")
-    return Accepted(topic=topic, partition=partition, offset=offset, event=event)
+    return Accepted(topic=topic, partition=partition, offset=offset, event=event, key=key, value=value,
+                    headers=header_pairs)
 
 
 @dataclass

@@ -31,3 +31,18 @@ def bootstrap_servers(tmp_path_factory):
 @pytest.fixture
 def topic_prefix():
     return f"t{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture
+def pipeline(bootstrap_servers, topic_prefix, database_url, tmp_path):
+    """Topics, a file clock, a publisher, an output reader and a way to start real workers.
+
+    Workers are stopped (SIGTERM, then kill) when the test ends, before its database is dropped.
+    """
+    from tests.e2e.harness import Pipeline
+
+    pipe = Pipeline(bootstrap_servers, topic_prefix, database_url, tmp_path)
+    try:
+        yield pipe
+    finally:
+        pipe.close()

@@ -1,0 +1,94 @@
+"""``GET /api/openapi.json``: an OpenAPI 3 description of the JSON routes.
+
+Kept beside the routes as data; a test checks that every route registered
+under /api/ is described here and every described path is served.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.jsonio import json_response
+
+TIME_NOTE = "Every timestamp is RFC 3339 with offset +08:00 (Asia/Shanghai); dates are ISO 8601."
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _path(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+PAGE = [_query("limit", "at most this many items (1-1000, default 100)", {"type": "integer", "minimum": 1,
+                                                                            "maximum": 1000}),
+        _query("offset", "skip this many items", {"type": "integer", "minimum": 0})]
+ERROR = {"description": "bad parameter or not found: {\"error\": reason, \"status\": code}",
+         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def spec() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "catalog-tracker API", "version": "1",
+                 "description": "政务数据资源目录时限跟踪 — obligations, deadlines, reminders and violations under "
+                                "长沙市雨花区政务数据资源管理暂行办法. " + TIME_NOTE},
+        "paths": {
+            "/api/health": {"get": {"summary": "liveness, database and worker state",
+                                    "responses": {"200": _ok("healthy"), "503": _ok("database unreachable")}}},
+            "/api/obligations": {"get": {
+                "summary": "obligations, filtered",
+                "parameters": [
+                    _query("department", "department code"),
+                    _query("status", "open, completed or overdue",
+                           {"type": "string", "enum": ["open", "completed", "overdue"]}),
+                    _query("due_from", "due date on or after (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+                    _query("due_to", "due date on or before (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+                    *PAGE],
+                "responses": {"200": _ok("a page of obligations"), "400": ERROR}}},
+            "/api/obligations/{id}": {"get": {
+                "summary": "one obligation with its deadline explanation and history",
+                "parameters": [_path("id", "obligation id")],
+                "responses": {"200": _ok("the obligation"), "404": ERROR}}},
+            "/api/departments": {"get": {"summary": "the department registry (code, name, kind)",
+                                         "responses": {"200": _ok("departments")}}},
+            "/api/departments/{code}/summary": {"get": {
+                "summary": "a department's obligations and violations at a glance",
+                "parameters": [_path("code", "department code")],
+                "responses": {"200": _ok("summary"), "404": ERROR}}},
+            "/api/violations": {"get": {
+                "summary": "violations detected",
+                "parameters": [_query("department", "department code"),
+                               _query("rule", "e.g. overdue, share-scope-narrowed, sensitive-data-opened"), *PAGE],
+                "responses": {"200": _ok("a page of violations"), "400": ERROR}}},
+            "/api/unassessed": {"get": {
+                "summary": "events outside every policy in force (flagged, never judged)",
+                "parameters": PAGE, "responses": {"200": _ok("unassessed events")}}},
+            "/api/evaluation/{year}": {"get": {
+                "summary": "the yearly evaluation of every department (第二十四条)",
+                "parameters": [_path("year", "calendar year", {"type": "integer"})],
+                "responses": {"200": _ok("evaluation"), "400": ERROR}}},
+            "/api/calendar/reload": {"post": {
+                "summary": "re-read the holiday notices and reschedule the deadlines they move",
+                "responses": {"200": _ok("what was rescheduled"), "503": ERROR}}},
+            "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
+        },
+        "components": {"schemas": {"Error": {
+            "type": "object", "required": ["error", "status"],
+            "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                           "parameter": {"type": "string"}}}}},
+    }
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(spec())
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.json", openapi)

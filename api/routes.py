@@ -1,0 +1,135 @@
+"""The JSON routes dashboards and upstream teams code against (see ``api.openapi`` for the description).
+
+Handlers only parse parameters, call ``models.queries`` off the event loop
+and answer JSON; the SQL and the domain's wording live in ``models``.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from api import params
+from api.context import context_of
+from api.jsonio import ApiError, json_response
+from calendars import CalendarError
+from models import queries
+
+OBLIGATION_STATUSES = ("open", "completed", "overdue")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/api/obligations", list_obligations)
+    app.router.add_get("/api/obligations/{id}", get_obligation)
+    app.router.add_get("/api/departments", list_departments)
+    app.router.add_get("/api/departments/{code}/summary", department_summary)
+    app.router.add_get("/api/violations", list_violations)
+    app.router.add_get("/api/unassessed", list_unassessed)
+    app.router.add_get("/api/evaluation/{year}", evaluation)
+    app.router.add_post("/api/calendar/reload", reload_calendar)
+
+
+async def health(request: web.Request) -> web.Response:
+    context = context_of(request)
+    body: dict = {"status": "ok", "now": context.clock.now()}
+    try:
+        await context.read(lambda session: session.execute(sa.text("select 1")).scalar_one())
+        body["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
+        body.update(status="degraded", database=f"error: {type(exc).__name__}: {exc}")
+    if context.worker_status is not None:
+        body["worker"] = context.worker_status()
+    return json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+def _department_param(request: web.Request, name: str = "department") -> str | None:
+    code = params.text(request, name)
+    if code is not None and code not in context_of(request).registry:
+        raise ApiError(400, f"unknown department {code!r} (see GET /api/departments)", parameter=name)
+    return code
+
+
+def _page(request: web.Request) -> dict:
+    return {"limit": params.integer(request, "limit", 100, minimum=1, maximum=params.MAX_LIMIT),
+            "offset": params.integer(request, "offset", 0, minimum=0)}
+
+
+async def list_obligations(request: web.Request) -> web.Response:
+    department = _department_param(request)
+    status = params.choice(request, "status", OBLIGATION_STATUSES)
+    due_from = params.iso_date(request, "due_from")
+    due_to = params.iso_date(request, "due_to")
+    if due_from and due_to and due_from > due_to:
+        raise ApiError(400, f"due_from ({due_from}) is after due_to ({due_to})", parameter="due_from")
+    page = _page(request)
+    context = context_of(request)
+    result = await context.read(queries.list_obligations, department=department, status=status, due_from=due_from,
+                                due_to=due_to, now=context.clock.now(), calendar=context.calendar,
+                                registry=context.registry, **page)
+    return json_response(result)
+
+
+async def get_obligation(request: web.Request) -> web.Response:
+    obligation_id = request.match_info["id"]
+    if len(obligation_id) > 128:
+        raise ApiError(400, "obligation id is longer than 128 characters", parameter="id")
+    context = context_of(request)
+    result = await context.read(queries.get_obligation, obligation_id, now=context.clock.now(),
+                                calendar=context.calendar, registry=context.registry)
+    if result is None:
+        raise ApiError(404, f"no obligation with id {obligation_id!r}", id=obligation_id)
+    return json_response(result)
+
+
+async def list_departments(request: web.Request) -> web.Response:
+    return json_response(queries.list_departments(context_of(request).registry))
+
+
+async def department_summary(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    context = context_of(request)
+    if code not in context.registry:
+        raise ApiError(404, f"unknown department {code!r} (see GET /api/departments)", code=code)
+    result = await context.read(queries.department_summary, context.registry, code, context.clock.now(),
+                                calendar=context.calendar)
+    return json_response(result)
+
+
+async def list_violations(request: web.Request) -> web.Response:
+    department = _department_param(request)
+    rule = params.text(request, "rule")
+    page = _page(request)
+    context = context_of(request)
+    result = await context.read(queries.list_violations, department=department, rule=rule,
+                                registry=context.registry, **page)
+    return json_response(result)
+
+
+async def list_unassessed(request: web.Request) -> web.Response:
+    page = _page(request)
+    return json_response(await context_of(request).read(queries.list_unassessed, **page))
+
+
+async def evaluation(request: web.Request) -> web.Response:
+    year = params.path_int(request, "year", 2000, 2100)
+    context = context_of(request)
+    return json_response(await context.read(queries.evaluation, context.registry, year, now=context.clock.now()))
+
+
+async def reload_calendar(request: web.Request) -> web.Response:
+    """Re-read the holiday notices; move the deadlines a new notice changes (and say which)."""
+    context = context_of(request)
+    if context.calendar is None or context.tracker is None:
+        raise ApiError(503, "this process has no calendar to reload")
+
+    def reload() -> dict:
+        before, after = context.calendar.reload()
+        changed = context.tracker.reschedule_for_calendar(before, after)
+        return {"reloaded": True, "rescheduled": changed}
+
+    try:
+        return json_response(await asyncio.to_thread(reload))
+    except CalendarError as exc:  # a bad notice file: the old calendar stays in force
+        raise ApiError(422, f"the calendar files could not be loaded; nothing changed: {exc}") from None

@@ -1,0 +1,156 @@
+"""The HTTP API on a real database (SQLite and PostgreSQL), filled through the real Tracker.
+
+The app is served by aiohttp's test server; requests go over HTTP.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import build_api
+from config.bootstrap import build_api_context, build_models
+from config.settings import Settings
+from models.clock import SHANGHAI, ManualClock
+from models.events import CATALOG_UPDATED, REGULATION_CHANGED, build_cloudevent
+from models.service import Accepted
+
+NOW = datetime(2026, 3, 17, 10, 0, tzinfo=SHANGHAI)
+
+
+def accepted(event: dict, offset: int) -> Accepted:
+    from models.events import event_from_attributes
+
+    return Accepted(topic="catalog.regulation-changes", partition=0, offset=offset, event=event_from_attributes(event))
+
+
+@pytest.fixture
+def api_context(database_url):
+    settings = Settings.from_env({}, database_url=database_url)
+    clock = ManualClock(NOW)
+    parts = build_models(settings, clock)
+    events = [
+        build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", {
+            "regulation_id": "r1", "title": "《数据条例》修订", "change_kind": "amended", "changed_on": "2026-03-02",
+            "affected_departments": ["jyj", "mzj"]}, id="R1", time=NOW),
+        build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", {
+            "regulation_id": "r2", "title": "《旧条例》修订", "change_kind": "amended", "changed_on": "2026-01-05",
+            "affected_departments": ["czj"]}, id="R2", time=NOW),
+        build_cloudevent(CATALOG_UPDATED, "/yuhua/catalog-platform", {
+            "department": "jyj", "submitted_at": "2026-03-10T15:00:00+08:00", "catalog_version": "v2",
+            "resolves": ["R1"]}, id="U1", time=NOW),
+    ]
+    parts.tracker.apply_batch([accepted(e, i) for i, e in enumerate(events)])
+    context = build_api_context(settings, clock=clock, parts=parts, worker_status=lambda: {"relay_lease_holder": True})
+    yield context
+    parts.engine.dispose()
+
+
+def call(context, method: str, path: str) -> tuple[int, object]:
+    async def run():
+        async with TestClient(TestServer(build_api(context))) as client:
+            response = await client.request(method, path)
+            assert response.content_type == "application/json", await response.text()
+            return response.status, await response.json()
+
+    return asyncio.run(run())
+
+
+def test_health_reports_database_and_worker(api_context):
+    status, body = call(api_context, "GET", "/api/health")
+    assert status == 200
+    assert body["database"] == "ok" and body["worker"] == {"relay_lease_holder": True}
+    assert body["now"] == "2026-03-17T10:00:00+08:00"
+
+
+def test_obligations_filters_and_times_in_shanghai(api_context):
+    status, body = call(api_context, "GET", "/api/obligations")
+    assert status == 200 and body["total"] == 3
+    status, body = call(api_context, "GET", "/api/obligations?status=open&department=mzj")
+    assert [(o["department"], o["status"], o["due_date"]) for o in body["obligations"]] == [
+        ("mzj", "open", "2026-03-23")]
+    status, body = call(api_context, "GET", "/api/obligations?status=completed")
+    assert [o["department"] for o in body["obligations"]] == ["jyj"]
+    status, body = call(api_context, "GET", "/api/obligations?due_from=2026-03-01&due_to=2026-03-31")
+    assert sorted(o["department"] for o in body["obligations"]) == ["jyj", "mzj"]
+    status, body = call(api_context, "GET", "/api/obligations?limit=1&offset=1")
+    assert len(body["obligations"]) == 1 and body["total"] == 3
+    for obligation in call(api_context, "GET", "/api/obligations")[1]["obligations"]:
+        for name, value in obligation.items():
+            if isinstance(value, str) and "T" in value and value[:4].isdigit() and ":" in value:
+                assert value.endswith("+08:00"), (name, value)
+
+
+def test_one_obligation_with_explanation_and_history_or_404(api_context):
+    listed = call(api_context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
+    status, body = call(api_context, "GET", f"/api/obligations/{listed['id']}")
+    assert status == 200 and body["id"] == listed["id"]
+    assert body["history"], "opened and completed are in the history"
+    assert "explanation" in body
+    status, body = call(api_context, "GET", "/api/obligations/does-not-exist")
+    assert status == 404 and "does-not-exist" in body["error"]
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("status=late", "status"),
+    ("due_from=2026-13-01", "due_from"),
+    ("due_from=yesterday", "due_from"),
+    ("due_from=2026-03-10&due_to=2026-03-01", "due_from"),
+    ("limit=0", "limit"),
+    ("limit=abc", "limit"),
+    ("offset=-1", "offset"),
+    ("department=nobody", "department"),
+])
+def test_bad_query_parameters_are_400_with_the_reason(api_context, query, parameter):
+    status, body = call(api_context, "GET", f"/api/obligations?{query}")
+    assert status == 400
+    assert body["parameter"] == parameter and parameter in body["error"]
+
+
+def test_departments_and_summary(api_context):
+    status, departments = call(api_context, "GET", "/api/departments")
+    assert status == 200
+    codes = {d["code"]: d["name"] for d in departments}
+    assert codes["jyj"] == "区教育局"
+    status, summary = call(api_context, "GET", "/api/departments/mzj/summary")
+    assert status == 200 and "mzj" in str(summary)
+    assert call(api_context, "GET", "/api/departments/nobody/summary")[0] == 404
+
+
+def test_violations_unassessed_and_evaluation(api_context):
+    status, body = call(api_context, "GET", "/api/violations")
+    assert status == 200
+    violations = body["violations"] if isinstance(body, dict) else body
+    assert [v["department"] for v in violations] == ["czj"]  # R2 was overdue on arrival
+    assert call(api_context, "GET", "/api/violations?department=jyj")[1] != body
+    status, body = call(api_context, "GET", "/api/unassessed")
+    assert status == 200
+    status, body = call(api_context, "GET", "/api/evaluation/2026")
+    assert status == 200 and "jyj" in str(body)
+    assert call(api_context, "GET", "/api/evaluation/twenty")[0] == 400
+
+
+def test_calendar_reload_reports_what_moved(api_context):
+    status, body = call(api_context, "POST", "/api/calendar/reload")
+    assert status == 200 and body == {"reloaded": True, "rescheduled": 0}
+
+
+def test_unknown_api_path_is_json_404(api_context):
+    status, body = call(api_context, "GET", "/api/nothing-here")
+    assert status == 404 and body["status"] == 404
+
+
+def test_openapi_describes_every_api_route(api_context):
+    status, spec = call(api_context, "GET", "/api/openapi.json")
+    assert status == 200 and spec["openapi"].startswith("3.")
+    app = build_api(api_context)
+    served = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if path and path.startswith("/api/") and route.method != "HEAD":
+            served.add((path, route.method.lower()))
+    described = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert served == described
