@@ -103,7 +103,8 @@ class RegulationChanged:
     affected_departments: tuple[str, ...]
 
     def departments(self) -> tuple[str, ...]:
-        return self.affected_departments
+        """Every affected department once, in order (a code listed twice owes one update)."""
+        return tuple(dict.fromkeys(self.affected_departments))
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from models import tables as t
+from models.events import TOPIC_DEAD_LETTERS as EVENT_REJECTED_TOPIC
 from models.messages import OutgoingMessage
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.outbox import headers_to_json
 from models.reminders import Reminder
-from models.sql import insert_ignoring_duplicates
+from models.sql import insert_ignoring_duplicates, insert_returning_new_keys
 from models.violations import Violation
 
 
@@ -56,6 +57,11 @@ class AbstractRepository(abc.ABC):
     @abc.abstractmethod
     def mark_processed(self, source: str, event_id: str, event_type: str, at: datetime) -> bool:
         """Record an input event; False when it was processed before (a duplicate)."""
+
+    def mark_processed_many(self, events: list[tuple[str, str, str]], at: datetime) -> set[tuple[str, str]]:
+        """Record (source, id, type) of a batch; the (source, id) keys that were new (not duplicates)."""
+        return {(source, event_id) for source, event_id, event_type in events
+                if self.mark_processed(source, event_id, event_type, at)}
 
     @abc.abstractmethod
     def add_obligation(self, obligation: Obligation) -> bool: ...
@@ -146,70 +152,153 @@ def obligation_from_row(row) -> Obligation:
     return Obligation(**values)
 
 
+_O = t.obligations.c
+_P = t.pending_resolutions.c
+_SELECT_OBLIGATIONS = sa.select(t.obligations)
+# Statements built once: building a statement costs more than running it (see models.sql).
+_UPDATE_OBLIGATION = sa.update(t.obligations).where(_O.id == sa.bindparam("b_id"),
+                                                     _O.version == sa.bindparam("b_version"))
+_BY_ID = _SELECT_OBLIGATIONS.where(_O.id == sa.bindparam("id"))
+_BY_TRIGGER = _SELECT_OBLIGATIONS.where(_O.trigger_event_id == sa.bindparam("trigger"),
+                                        _O.department == sa.bindparam("department"),
+                                        _O.kind == sa.bindparam("kind")).order_by(_O.id)
+_UNFINISHED = _SELECT_OBLIGATIONS.where(_O.department == sa.bindparam("department"), _O.kind == sa.bindparam("kind"),
+                                        _O.status.in_(UNFINISHED),
+                                        _O.start_day <= sa.bindparam("started_by")).order_by(_O.id)
+_BY_SUBJECT = _SELECT_OBLIGATIONS.where(_O.kind == sa.bindparam("kind"), _O.department == sa.bindparam("department"),
+                                        _O.subject_ref == sa.bindparam("subject")).order_by(_O.id)
+_DUE_OVERDUE = (_SELECT_OBLIGATIONS.where(_O.status == OPEN, _O.due_end <= sa.bindparam("now"))
+                .order_by(_O.due_end, _O.id).limit(sa.bindparam("limit")))
+_DUE_REMINDER = (_SELECT_OBLIGATIONS.where(_O.status == OPEN, _O.next_reminder_at <= sa.bindparam("now"))
+                 .order_by(_O.next_reminder_at, _O.id).limit(sa.bindparam("limit")))
+_OPEN = _SELECT_OBLIGATIONS.where(_O.status == OPEN).order_by(_O.id)
+_PENDING_CONDITION = sa.and_(_P.department == sa.bindparam("department"),
+                             _P.trigger_event_id == sa.bindparam("trigger"))
+_SELECT_PENDING = sa.select(t.pending_resolutions).where(_PENDING_CONDITION).order_by(_P.submitted_at,
+                                                                                      _P.update_event_id)
+_DELETE_PENDING = sa.delete(t.pending_resolutions).where(_PENDING_CONDITION)
+_ANY_PENDING = sa.select(sa.literal(1)).select_from(t.pending_resolutions).limit(1)
+_INSERT_HISTORY = sa.insert(t.obligation_history)
+
+
 class SqlRepository(AbstractRepository):
+    """Obligation rows through SQLAlchemy Core, on one connection inside one transaction.
+
+    History rows and outbox rows of the batch are written with one
+    ``executemany`` each at ``flush()`` (the unit of work flushes before it
+    commits); nothing in the service reads them back within the transaction.
+    Dead letters are written at once so a replayed rejection is counted as the
+    no-op it is.
+    """
+
     def __init__(self, conn: Connection):
         self.conn = conn
+        self._history: list[dict] = []
+        self._outbox: list[dict] = []
+        self._outbox_ids: set[str] = set()
+        self._pending_possible: bool | None = None
+        self._obligation_rows: list[dict] = []
+        self._new_obligation_ids: set[str] = set()
 
-    def _obligations(self, *conditions, order=None, limit: int | None = None) -> list[Obligation]:
-        query = sa.select(t.obligations).where(*conditions)
-        query = query.order_by(*(order if order is not None else (t.obligations.c.id,)))
-        if limit is not None:
-            query = query.limit(limit)
-        return [obligation_from_row(row) for row in self.conn.execute(query).mappings()]
+    def flush(self) -> None:
+        self._flush_obligations()
+        if self._history:
+            self.conn.execute(_INSERT_HISTORY, self._history)
+            self._history = []
+        if self._outbox:
+            from models.sql import insert_many_ignoring_duplicates
+
+            insert_many_ignoring_duplicates(self.conn, t.outbox, self._outbox)
+            self._outbox = []
+
+    def _obligations(self, statement, **params) -> list[Obligation]:
+        self._flush_obligations()
+        return [obligation_from_row(row) for row in self.conn.execute(statement, params).mappings()]
 
     def mark_processed(self, source, event_id, event_type, at):
         return insert_ignoring_duplicates(self.conn, t.processed_events,
                                           {"source": source, "event_id": event_id, "type": event_type,
                                            "processed_at": at})
 
+    def mark_processed_many(self, events, at):
+        """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the whole batch.
+
+        A concurrent transaction inserting the same key makes this one wait
+        for it and then see the key as taken, so two workers never both
+        process an event.
+        """
+        rows = list({(source, event_id): {"source": source, "event_id": event_id, "type": event_type,
+                                          "processed_at": at} for source, event_id, event_type in events}.values())
+        new: set[tuple[str, str]] = set()
+        for chunk_start in range(0, len(rows), 500):
+            new |= insert_returning_new_keys(self.conn, t.processed_events, rows[chunk_start:chunk_start + 500])
+        return new
+
     def add_obligation(self, obligation):
-        return insert_ignoring_duplicates(self.conn, t.obligations, obligation_to_row(obligation))
+        """Buffered: the batch's new obligations go in with one executemany before the next read.
+
+        New obligation ids derive from events just recorded as new in
+        processed_events, so they cannot exist yet; the insert still ignores
+        an existing id rather than fail.
+        """
+        if obligation.id in self._new_obligation_ids:
+            return False
+        self._new_obligation_ids.add(obligation.id)
+        self._obligation_rows.append(obligation_to_row(obligation))
+        return True
+
+    def _flush_obligations(self) -> None:
+        if self._obligation_rows:
+            from models.sql import insert_many_ignoring_duplicates
+
+            insert_many_ignoring_duplicates(self.conn, t.obligations, self._obligation_rows)
+            self._obligation_rows = []
 
     def save_obligation(self, obligation):
         row = obligation_to_row(obligation)
-        row["version"] = obligation.version + 1
-        result = self.conn.execute(sa.update(t.obligations).where(
-            t.obligations.c.id == obligation.id, t.obligations.c.version == obligation.version).values(**row))
+        del row["id"]
+        row.update(version=obligation.version + 1, b_id=obligation.id, b_version=obligation.version)
+        self._flush_obligations()
+        result = self.conn.execute(_UPDATE_OBLIGATION, row)
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"obligation {obligation.id} changed since it was read")
         obligation.version += 1
 
     def get_obligation(self, obligation_id):
-        found = self._obligations(t.obligations.c.id == obligation_id)
+        found = self._obligations(_BY_ID, id=obligation_id)
         return found[0] if found else None
 
     def obligations_for_trigger(self, trigger_event_id, department, kind):
-        c = t.obligations.c
-        return self._obligations(c.trigger_event_id == trigger_event_id, c.department == department, c.kind == kind)
+        return self._obligations(_BY_TRIGGER, trigger=trigger_event_id, department=department, kind=kind)
 
     def unfinished_obligations(self, department, kind, started_by):
-        c = t.obligations.c
-        return self._obligations(c.department == department, c.kind == kind, c.status.in_(UNFINISHED),
-                                 c.start_day <= started_by)
+        return self._obligations(_UNFINISHED, department=department, kind=kind, started_by=started_by)
 
     def obligations_for_subject(self, kind, department, subject_ref):
-        c = t.obligations.c
-        return self._obligations(c.kind == kind, c.department == department, c.subject_ref == subject_ref)
+        return self._obligations(_BY_SUBJECT, kind=kind, department=department, subject=subject_ref)
 
     def add_pending_resolution(self, pending):
+        self._pending_possible = True
         return insert_ignoring_duplicates(self.conn, t.pending_resolutions, {
             "department": pending.department, "trigger_event_id": pending.trigger_key,
             "update_event_id": pending.update_event_id, "update_source": pending.update_source,
             "submitted_at": pending.submitted_at, "catalog_version": pending.catalog_version})
 
     def take_pending_resolutions(self, department, trigger_key):
-        c = t.pending_resolutions.c
-        condition = sa.and_(c.department == department, c.trigger_event_id == trigger_key)
-        rows = self.conn.execute(sa.select(t.pending_resolutions).where(condition)
-                                 .order_by(c.submitted_at, c.update_event_id)).mappings().all()
+        if self._pending_possible is None:  # one cheap look per transaction: usually nothing waits
+            self._pending_possible = self.conn.execute(_ANY_PENDING).first() is not None
+        if not self._pending_possible:
+            return []
+        params = {"department": department, "trigger": trigger_key}
+        rows = self.conn.execute(_SELECT_PENDING, params).mappings().all()
         if rows:
-            self.conn.execute(sa.delete(t.pending_resolutions).where(condition))
+            self.conn.execute(_DELETE_PENDING, params)
         return [PendingResolution(r["department"], r["trigger_event_id"], r["update_event_id"], r["update_source"],
                                   r["submitted_at"], r["catalog_version"]) for r in rows]
 
     def add_history(self, obligation_id, at, what, event_id, detail):
-        self.conn.execute(sa.insert(t.obligation_history).values(
-            obligation_id=obligation_id, at=at, what=what, event_id=event_id, detail=detail))
+        self._history.append({"obligation_id": obligation_id, "at": at, "what": what, "event_id": event_id,
+                              "detail": detail})
 
     def add_reminder(self, reminder):
         return insert_ignoring_duplicates(self.conn, t.reminders, {
@@ -226,9 +315,15 @@ class SqlRepository(AbstractRepository):
             "policy_id": violation.policy_id, "explanation": violation.explanation, "detail": violation.detail})
 
     def add_outbox(self, message, now):
-        return insert_ignoring_duplicates(self.conn, t.outbox, {
-            "event_id": message.event_id, "topic": message.topic, "key": message.key, "value": message.value(),
-            "headers": headers_to_json(message.headers()), "created_at": now, "sent": False})
+        if message.event_id in self._outbox_ids:
+            return False
+        row = {"event_id": message.event_id, "topic": message.topic, "key": message.key, "value": message.value(),
+               "headers": headers_to_json(message.headers()), "created_at": now, "sent": False}
+        if message.topic == EVENT_REJECTED_TOPIC:
+            return insert_ignoring_duplicates(self.conn, t.outbox, row)
+        self._outbox_ids.add(message.event_id)
+        self._outbox.append(row)
+        return True
 
     def add_unassessed(self, record):
         return insert_ignoring_duplicates(self.conn, t.unassessed_events, {
@@ -237,16 +332,13 @@ class SqlRepository(AbstractRepository):
             "recorded_at": record.recorded_at, "event": record.event})
 
     def due_for_overdue(self, now, limit):
-        c = t.obligations.c
-        return self._obligations(c.status == OPEN, c.due_end <= now, order=(c.due_end, c.id), limit=limit)
+        return self._obligations(_DUE_OVERDUE, now=now, limit=limit)
 
     def due_for_reminder(self, now, limit):
-        c = t.obligations.c
-        return self._obligations(c.status == OPEN, c.next_reminder_at <= now, order=(c.next_reminder_at, c.id),
-                                 limit=limit)
+        return self._obligations(_DUE_REMINDER, now=now, limit=limit)
 
     def open_obligations(self):
-        return self._obligations(t.obligations.c.status == OPEN)
+        return self._obligations(_OPEN)
 
 
 class SqlUnitOfWork(AbstractUnitOfWork):
@@ -269,6 +361,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             self._conn.close()
 
     def commit(self) -> None:
+        self.repo.flush()
         self._tx.commit()
 
     def rollback(self) -> None:

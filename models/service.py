@@ -120,12 +120,17 @@ class Tracker:
                 with self.uow_factory() as uow:
                     result = BatchResult(attempts=attempt)
                     now = self.clock.now()
+                    new_keys = uow.repo.mark_processed_many(
+                        [(i.event.source, i.event.id, i.event.type) for i in items if isinstance(i, Accepted)], now)
                     for item in items:
                         if isinstance(item, Rejected):
                             self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, item.value,
                                               item.headers, item.reason, now, result)
-                        else:
+                        elif item.event.key in new_keys:
+                            new_keys.discard(item.event.key)  # a second copy in the same batch is a duplicate
                             self._apply_accepted(uow, item, now, result)
+                        else:
+                            result.duplicates += 1
                     uow.commit()
                     return result
             except ConcurrentUpdate:
@@ -136,9 +141,6 @@ class Tracker:
 
     def _apply_accepted(self, uow: AbstractUnitOfWork, item: Accepted, now: datetime, result: BatchResult) -> None:
         event = item.event
-        if not uow.repo.mark_processed(event.source, event.id, event.type, now):
-            result.duplicates += 1
-            return
         try:
             unknown = self.registry.unknown(event.departments())
             if unknown:

@@ -6,6 +6,7 @@ starts instead of failing when it upgrades a read lock half-way through.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -46,11 +47,39 @@ def insert_ignoring_duplicates(conn: Connection, table: sa.Table, values: dict) 
     """Insert one row unless its primary or unique key exists; True when it was inserted.
 
     This is how duplicates are detected without a failed statement aborting
-    the transaction (PostgreSQL would abort it on an IntegrityError).
+    the transaction (PostgreSQL would abort it on an IntegrityError). The
+    statement carries no values, so SQLAlchemy compiles it once per table and
+    reuses it: building ``insert().values(...)`` per row costs more than the
+    database work.
     """
-    if conn.dialect.name == "postgresql":
+    statement = _insert_ignore_statement(conn.dialect.name, table)
+    return conn.execute(statement, values).rowcount == 1
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore_statement(dialect_name: str, table: sa.Table):
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    return insert(table).on_conflict_do_nothing()
+
+
+def insert_many_ignoring_duplicates(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    """``executemany`` of rows, each skipped when its key exists (one round trip on PostgreSQL)."""
+    if rows:
+        conn.execute(_insert_ignore_statement(conn.dialect.name, table), rows)
+
+
+def insert_returning_new_keys(conn: Connection, table: sa.Table, rows: list[dict]) -> set[tuple]:
+    """Insert rows (an executemany SQLAlchemy batches into multi-row VALUES), skipping existing keys;
+    the primary keys that were inserted."""
+    if not rows:
+        return set()
+    statement = _insert_ignore_returning_keys(conn.dialect.name, table)
+    return {tuple(row) for row in conn.execute(statement, rows)}
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore_returning_keys(dialect_name: str, table: sa.Table):
+    return _insert_ignore_statement(dialect_name, table).returning(*table.primary_key.columns)
