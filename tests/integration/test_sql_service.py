@@ -158,3 +158,18 @@ def test_concurrent_ticks_never_double_send(database_url):
     assert sum(b"obligation.reminder" in v for v in outbox_types) == 120
     assert sum(b"violation.detected" in v for v in outbox_types) == 60
     engine.dispose()
+
+
+def test_due_now_queries_use_the_indexes_on_sqlite(sqlite_url):
+    engine = create_engine(sqlite_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        plans = {}
+        for column, index in (("due_end", "ix_obligations_due_end"), ("next_reminder_at", "ix_obligations_due_reminder")):
+            rows = conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT * FROM obligations WHERE status = 'open' AND {column} <= "
+                f"'2026-03-02 00:00:00' ORDER BY {column}, id LIMIT 100").all()
+            plans[index] = " ".join(str(row[-1]) for row in rows)
+    engine.dispose()
+    for index, plan in plans.items():
+        assert f"USING INDEX {index}" in plan, plan
