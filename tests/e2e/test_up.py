@@ -1,0 +1,100 @@
+"""``catalog-tracker up``: bundled broker, worker on SQLite, HTTP API, demo feed; Ctrl-C stops it all."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from streams.broker import free_port, port_answers, wait_until
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, json.loads(response.read())
+
+
+class Output:
+    """Collects a process's stdout lines in a thread, so the test can poll them."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def find(self, pattern: str) -> re.Match | None:
+        return next((m for m in (re.search(pattern, line) for line in self.lines) if m), None)
+
+
+def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: Path, topic_prefix):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("TRACKER_") and key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    http_port = free_port()
+    env.update(TRACKER_HTTP_PORT=str(http_port), TRACKER_TOPIC_PREFIX=topic_prefix, PYTHONUNBUFFERED="1",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'quickstart.db'}")
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(process.stdout)
+    broker_port = None
+    try:
+        def ready():
+            assert process.poll() is None, "up exited early:\n" + "\n".join(output.lines) + _worker_log(tmp_path)
+            return output.find(r"Dashboard\s+(http://\S+)/")
+
+        dashboard = wait_until(ready, 180, interval=0.1, what="up to print the dashboard address")
+        base = dashboard.group(1)
+        assert base == f"http://127.0.0.1:{http_port}"
+        broker = output.find(r"\(Tansu\)\s+127\.0\.0\.1:(\d+)")
+        assert broker, "up must start the bundled broker when KAFKA_BOOTSTRAP_SERVERS is not set"
+        broker_port = int(broker.group(1))
+
+        status, health = get_json(base + "/api/health")
+        assert status == 200 and health["status"] == "ok"
+
+        def demo_obligations():
+            _, answer = get_json(base + "/api/obligations?limit=1000")
+            items = answer["obligations"] if isinstance(answer, dict) else answer
+            return items if len(items) >= 9 else None
+
+        obligations = wait_until(demo_obligations, 90, interval=0.2, what="the demo feed's obligations")
+        departments = {o["department"] for o in obligations}
+        assert {"wjj", "jyj", "mzj", "scjgj", "xzspfwj", "swj", "zjj", "cgj", "rsj"} <= departments
+        statuses = {o["department"]: o["status"] for o in obligations if o["kind"] == "catalog-update"}
+        assert statuses["mzj"] == "overdue" and statuses["xzspfwj"] == "open" and statuses["wjj"] == "completed"
+
+        _, answer = get_json(base + "/api/violations?limit=1000")
+        found = {(v["department"], v["rule"]) for v in answer["violations"]}
+        assert {("mzj", "overdue"), ("jyj", "overdue"), ("jyj", "share-scope-narrowed"),
+                ("wjj", "sensitive-data-opened")} <= found
+        assert ("wjj", "overdue") not in found, "the on-time update must not be judged overdue"
+        _, health = get_json(base + "/api/health")
+        assert health["worker"]["ingest"]["rejected"] >= 1, "the demo's bad message must be dead-lettered"
+    finally:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, "\n".join(output.lines)
+    assert not port_answers("127.0.0.1", http_port), "the worker's HTTP API still answers after Ctrl-C"
+    if broker_port is not None:
+        assert not port_answers("127.0.0.1", broker_port), "the bundled broker still runs after Ctrl-C"
+
+
+def _worker_log(tmp_path: Path) -> str:
+    log = tmp_path / "var" / "catalog-tracker-worker.log"
+    return "\n--- worker log ---\n" + log.read_text(errors="replace")[-4000:] if log.exists() else ""
