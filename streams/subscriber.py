@@ -108,10 +108,26 @@ def render_line(notification: Notification, names: Mapping[str, str]) -> str:
     if isinstance(explanation, dict):
         explanation = explanation.get("text_zh") or explanation.get("zh") or json.dumps(explanation, ensure_ascii=False)
     if explanation:
-        parts.append(f"— {' '.join(str(explanation).split())}")
+        parts.append(f"— {explanation_summary(str(explanation))}")
     elif data.get("obligation_id"):
         parts.append(f"(义务 {data['obligation_id']})")
     return " ".join(parts)
+
+
+def explanation_summary(explanation: str) -> str:
+    """The explanation's leading paragraphs (what, which trigger, which deadline) on one line.
+
+    Explanations are laid out as paragraphs and end with the day-by-day count
+    under a heading line (ending in a colon); that detail stays in ``--json``
+    and on the dashboard, so the line stays readable.
+    """
+    lines = [line.strip() for line in explanation.splitlines() if line.strip()]
+    summary: list[str] = []
+    for line in lines:
+        if line.endswith(("：", ":")):
+            break
+        summary.append(line)
+    return " ".join(" ".join(summary or lines).split())
 
 
 def render_json(notification: Notification, names: Mapping[str, str]) -> str:

@@ -167,3 +167,27 @@ def test_cli_dry_run_prints_the_valid_event(capsys):
     assert status == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["type"] == ev.OBJECTION_RAISED and printed["data"]["objection_id"] == "O-1"
+
+
+def test_watch_line_keeps_the_explanation_summary_and_names_the_department():
+    from streams.subscriber import decode_notification, render_line
+
+    event = ev.build_cloudevent(ev.VIOLATION_DETECTED, ev.TRACKER_SOURCE, {
+        "violation_id": "v1", "department": "mzj", "rule": "overdue", "article": "第二十五条（八）",
+        "due_date": "2026-03-13",
+        "explanation": "区民政局未在规定期限内更新目录。\n触发事件：法规修订。\n期限计算：\n  第1天 2026-02-24\n  第2天 2026-02-25",
+    })
+    notification = decode_notification("p.catalog.notifications.violations", 0, 7, b"mzj",
+                                        ev.encode_cloudevent(event), [])
+    line = render_line(notification, {"mzj": "区民政局"})
+    assert line.startswith("[违规] 区民政局（mzj） 第二十五条（八） 截止 2026-03-13")
+    assert line.endswith("— 区民政局未在规定期限内更新目录。 触发事件：法规修订。")
+    assert "\n" not in line and "第1天" not in line
+
+
+def test_watch_reads_binary_mode_events_too():
+    from streams.subscriber import decode_notification
+
+    headers = [("ce_specversion", b"1.0"), ("ce_type", ev.REMINDER.encode()), ("ce_id", b"r1")]
+    notification = decode_notification("t", 1, 2, None, b'{"department": "jyj", "stage": 3}', headers)
+    assert notification.type == ev.REMINDER and notification.data == {"department": "jyj", "stage": 3}
