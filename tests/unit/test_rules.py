@@ -144,3 +144,18 @@ def test_events_after_the_last_policy_are_unassessed_when_the_continuation_is_re
     assert [v.rule for v in h.state.violations.values()] == ["overdue"]  # "a" was overdue on arrival; "c" unjudged
     assert {r.event_id for r in h.state.unassessed.values()} == {"b", "c"}
     assert len(h.outbox(ev.EVENT_REJECTED)) == 2
+
+
+def test_an_event_beyond_the_calendar_range_is_unassessed_not_a_crash():
+    from calendars import load_calendar
+
+    h = Harness(shanghai(2026, 3, 2, 10), calendar=load_calendar())
+    result = h.feed(regulation_changed("far", "2099-03-02", ["jyj"]), regulation_changed("near", "2026-03-02",
+                                                                                          ["jyj"]))
+    assert (result.accepted, result.unassessed, result.obligations_opened) == (1, 1, 1)
+    record, = h.state.unassessed.values()
+    assert record.event_id == "far" and "calendar cannot count" in record.reason
+
+
+def test_a_department_listed_twice_owes_one_update(h):
+    assert h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj", "jyj"])).obligations_opened == 1
