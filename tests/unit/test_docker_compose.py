@@ -1,0 +1,90 @@
+"""docker-compose.yml describes production; no Docker engine runs here, so
+these tests read the file and check its wiring against the code."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from cli.main import build_parser
+from config.settings import ENV_NAMES, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def _env(service: dict) -> dict[str, str]:
+    return {k: str(v) for k, v in service["environment"].items()}
+
+
+def test_kafka_runs_in_kraft_mode_without_zookeeper(compose):
+    services = compose["services"]
+    assert not any("zookeeper" in name for name in services)
+    kafka = _env(services["kafka"])
+    assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    voter_id, _, voter_address = kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].partition("@")
+    assert voter_id == kafka["KAFKA_NODE_ID"]
+    controller_port = voter_address.rsplit(":", 1)[1]
+    assert f"CONTROLLER://:{controller_port}" in kafka["KAFKA_LISTENERS"]
+    assert not any(key.startswith("KAFKA_ZOOKEEPER") for key in kafka)
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_tracker_services_reach_kafka_and_postgres(compose, name):
+    services = compose["services"]
+    env = _env(services[name])
+    kafka = _env(services["kafka"])
+    advertised = dict(
+        item.split("://", 1) for item in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    )
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == advertised["PLAINTEXT"].lstrip("/")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0] in services
+
+    postgres = _env(services["postgres"])
+    url = make_url(env["DATABASE_URL"])
+    assert url.get_backend_name() == "postgresql"
+    assert url.host in services and url.host == "postgres"
+    assert (url.username, url.password, url.database) == (
+        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"],
+    )
+    assert "postgres" in services[name]["depends_on"]
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_tracker_environment_is_what_the_settings_read(compose, name):
+    env = _env(compose["services"][name])
+    known = set(ENV_NAMES.values())
+    assert set(env) <= known, f"variables the tracker does not read: {sorted(set(env) - known)}"
+    settings = Settings.from_env(env)
+    assert settings.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
+    assert settings.database_url == env["DATABASE_URL"]
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_service_commands_are_tracker_commands(compose, name):
+    service = compose["services"][name]
+    args = build_parser().parse_args(service["command"])
+    assert args.command == service["command"][0]
+    assert callable(args.func)
+
+
+def test_worker_depends_on_kafka_and_api_port_is_published(compose):
+    services = compose["services"]
+    assert "kafka" in services["worker"]["depends_on"]
+    api_env = _env(services["api"])
+    published = [p.split(":") for p in services["api"]["ports"]]
+    assert [api_env["TRACKER_HTTP_PORT"]] == [container for _, container in published]
+    assert api_env["TRACKER_HTTP_HOST"] == "0.0.0.0"
+
+
+def test_image_contains_every_package(compose):
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for package in ["calendars", "models", "streams", "config", "api", "cli"]:
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert compose["services"]["worker"]["build"] == "."
