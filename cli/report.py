@@ -39,7 +39,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     from config.settings import Settings
     from models.clock import clock_from_spec, parse_instant
     from models.departments import RegistryError
-    from models.queries import evaluation, year_end
+    from models.queries import evaluation
 
     if not 2000 <= args.year <= 2100:
         print(f"catalog-tracker report: year {args.year} is out of range (2000-2100)", file=sys.stderr)
@@ -50,7 +50,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         if args.as_of:
             as_of = parse_instant(args.as_of)
         else:
-            as_of = min(clock_from_spec(settings.clock).now(), year_end(args.year))
+            as_of = clock_from_spec(settings.clock).now()  # evaluation() stops at the end of the year
         engine = build_engine(settings)
     except (RegistryError, ValueError) as exc:
         print(f"catalog-tracker report: {exc}", file=sys.stderr)

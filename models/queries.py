@@ -248,9 +248,11 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
     Computed from stored facts only (start days, deadlines, the times in the
     completing events), so replaying the same events gives the same figures.
     An unfinished obligation counts as overdue when its deadline ended before
-    ``as_of`` (``now``; without it, the end of the year).
+    ``as_of``: ``now`` while the year runs, the end of the year once it is
+    over (so the API and the CLI give the same report of a past year
+    whenever they are asked).
     """
-    as_of = now if now is not None else year_end(year)
+    as_of = min(now, year_end(year)) if now is not None else year_end(year)
     c = t.obligations.c
     first, last = date(year, 1, 1), date(year, 12, 31)
     per: dict[str, Counter] = defaultdict(Counter)

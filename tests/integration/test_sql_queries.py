@@ -128,3 +128,13 @@ def test_yearly_evaluation_figures_and_replay_gives_the_same(world, database_url
             again = queries.evaluation(session, real_registry(), 2025, now=as_of)
         assert again == report
         replay_engine.dispose()
+
+
+def test_a_past_year_is_judged_as_of_its_end_whenever_asked(world):
+    engine, tracker, _ = world
+    feed(tracker, regulation_changed("r-dec", "2025-12-22", ["jyj"]))  # due in January 2026
+    with Session(engine) as session:
+        early = queries.evaluation(session, real_registry(), 2025, now=datetime(2026, 2, 1, tzinfo=timezone.utc))
+        late = queries.evaluation(session, real_registry(), 2025, now=datetime(2027, 6, 1, tzinfo=timezone.utc))
+    assert early == late and early["as_of"] == queries.year_end(2025)
+    assert early["totals"]["open"] == 1 and early["totals"]["overdue"] == 0

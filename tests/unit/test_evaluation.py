@@ -64,3 +64,4 @@ def test_csv_has_a_column_per_rule_and_per_article(tmp_path):
     assert [r["department"] for r in rows] == ["jyj", "mzj", "*"]
     assert rows[0]["on_time_rate"] == "0.5" and rows[0]["article:第二十五条（一）"] == "1"
     assert rows[1]["rule:overdue"] == "0" and len(body) == 3
+
