@@ -172,6 +172,15 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
     assert "逾期完成" in text_of(browser, "main table")
     assert "第二十五条（一）" in text_of(browser, "main")
 
+    # The reminders the tick sent (at 09:00, for what is due soon) are listed on the department's page.
+    reminders = wait_until(lambda: worker.get("/api/departments/swj/summary")[1]["reminders"], 30,
+                           what="a reminder to 区商务局")
+    browser.get(f"{base}/?poll=300#/department/swj")
+    wait_for(browser, lambda d: "区商务局" in text_of(d, "main h1") and text_of(d, "#reminders"),
+             what="the reminders sent to 区商务局")
+    assert reminders[0]["due_date"] in text_of(browser, "#reminders")
+    assert "更新政务数据资源目录" in text_of(browser, "#reminders")
+
     # Obligation page: the deadline explained day by day, as the API explains it.
     _, mzj = worker.get("/api/obligations?department=mzj")
     obligation_id = mzj["obligations"][0]["id"]

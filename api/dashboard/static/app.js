@@ -237,7 +237,7 @@
           return { ob: byId[r.obligation_id] || { id: r.obligation_id, due_date: r.due_date }, stage: r.stage,
                    left: r.working_days_left, at: r.sent_at };
         });
-        var reminderHtml = reminders.length ? "<table><thead><tr><th>" + [t("time"), t("obligation"), t("due_date"),
+        var reminderHtml = reminders.length ? "<table id=\"reminders\"><thead><tr><th>" + [t("time"), t("obligation"), t("due_date"),
           t("days_left")].join("</th><th>") + "</th></tr></thead><tbody>" + reminders.map(function (r) {
             return "<tr><td>" + esc(time(r.at)) + '</td><td><a href="#/obligation/' + encodeURIComponent(r.ob.id) + '">' +
               esc(kindText(r.ob.kind)) + "</a>" + (r.ob.trigger_summary ? '<div class="muted">' + esc(r.ob.trigger_summary) + "</div>" : "") +
