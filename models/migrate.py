@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from models.sql import create_engine
+from models.sql import create_engine, write_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -22,7 +22,7 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest)."""
     engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     config = alembic_config()
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     if isinstance(engine_or_url, str):

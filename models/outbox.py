@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from models import tables as t
-from models.sql import insert_ignoring_duplicates
+from models.sql import insert_ignoring_duplicates, write_transaction
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Outbox:
     def pending(self, limit: int = 500) -> list[OutboxMessage]:
         """Unsent messages, oldest first."""
         query = (sa.select(t.outbox).where(t.outbox.c.sent.is_(False)).order_by(t.outbox.c.id).limit(limit))
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:  # a read: never blocks writers
             rows = conn.execute(query).mappings().all()
         return [OutboxMessage(id=row["id"], topic=row["topic"], key=row["key"], value=bytes(row["value"]),
                               headers=headers_from_json(row["headers"]), event_id=row["event_id"]) for row in rows]
@@ -64,7 +64,7 @@ class Outbox:
     def mark_sent(self, sent: Iterable[tuple[int, int, int]]) -> int:
         """Record (outbox id, partition, offset) for each message the broker acknowledged."""
         count = 0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for outbox_id, partition, offset in sent:
                 count += conn.execute(
                     sa.update(t.outbox).where(t.outbox.c.id == outbox_id)
@@ -74,13 +74,13 @@ class Outbox:
     def last_sent_offset(self, topic: str, partition: int) -> int | None:
         query = sa.select(sa.func.max(t.outbox.c.offset)).where(
             t.outbox.c.topic == topic, t.outbox.c.partition == partition, t.outbox.c.sent.is_(True))
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:  # a read: never blocks writers
             return conn.execute(query).scalar()
 
     def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int:
         """Mark as sent the messages found on the broker after a crash (event id -> offset)."""
         count = 0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for event_id, offset in found.items():
                 count += conn.execute(
                     sa.update(t.outbox).where(t.outbox.c.event_id == event_id, t.outbox.c.topic == topic,
@@ -89,17 +89,17 @@ class Outbox:
         return count
 
     def pending_count(self) -> int:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:  # a read: never blocks writers
             return conn.execute(sa.select(sa.func.count()).select_from(t.outbox)
                                 .where(t.outbox.c.sent.is_(False))).scalar_one()
 
     def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float, now_utc: datetime) -> bool:
         """Take or renew the lease ``name``; True when ``holder`` holds it until now + ttl."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return acquire_lease(conn, name, holder, ttl_seconds, now_utc)
 
     def release_lease(self, name: str, holder: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(sa.delete(t.leases).where(t.leases.c.name == name, t.leases.c.holder == holder))
 
 

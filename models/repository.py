@@ -25,7 +25,7 @@ from models.messages import OutgoingMessage
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.outbox import headers_to_json
 from models.reminders import Reminder
-from models.sql import insert_ignoring_duplicates, insert_returning_new_keys
+from models.sql import insert_ignoring_duplicates, insert_returning_new_keys, write_connection
 from models.violations import Violation
 
 
@@ -348,7 +348,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.engine = engine
 
     def __enter__(self) -> "SqlUnitOfWork":
-        self._conn = self.engine.connect()
+        self._conn = write_connection(self.engine)
         self._tx = self._conn.begin()
         self.repo = SqlRepository(self._conn)
         return self

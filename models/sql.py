@@ -1,13 +1,17 @@
 """Engines and small SQL helpers shared by the repository, the outbox and the queries.
 
 SQLite is set up so several processes can share one file: WAL journal, a busy
-timeout, and ``BEGIN IMMEDIATE`` so a transaction takes the write lock when it
-starts instead of failing when it upgrades a read lock half-way through.
+timeout, and ``BEGIN IMMEDIATE`` for transactions that write (``write_transaction``)
+so they take the write lock when they start, waiting for it, instead of failing
+when they upgrade a read lock half-way through. Plain reads use ``BEGIN`` and
+never block writers.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -38,9 +42,31 @@ def create_engine(url: str, **kwargs) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (and wait for it: busy timeout); readers such as the
+        # HTTP API read a WAL snapshot without blocking writers.
+        writes = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+WRITE_OPTION = "catalog_tracker_writes"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from its first statement."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+def write_connection(engine: Engine) -> Connection:
+    """A connection whose transactions write (see ``write_transaction``); the caller closes it."""
+    conn = engine.connect()
+    conn.execution_options(**{WRITE_OPTION: True})
+    return conn
 
 
 def insert_ignoring_duplicates(conn: Connection, table: sa.Table, values: dict) -> bool:

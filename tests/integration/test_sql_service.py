@@ -173,3 +173,20 @@ def test_due_now_queries_use_the_indexes_on_sqlite(sqlite_url):
     engine.dispose()
     for index, plan in plans.items():
         assert f"USING INDEX {index}" in plan, plan
+
+
+def test_an_open_read_on_sqlite_does_not_block_the_writer(sqlite_url):
+    import time
+
+    engine = create_engine(sqlite_url)
+    upgrade(engine)
+    tracker = build_tracker(Settings.from_env({}, database_url=sqlite_url), ManualClock(shanghai(2026, 3, 2, 10)),
+                            engine)
+    with engine.connect() as reader:  # e.g. the HTTP API in the middle of a query
+        reader.execute(sa.select(t.obligations.c.id)).all()
+        started = time.monotonic()
+        result = feed(tracker, regulation_changed("evt-1", "2026-03-02", ["jyj"]))
+        elapsed = time.monotonic() - started
+        assert result.obligations_opened == 1 and elapsed < 5  # the busy timeout is 30 s
+        assert reader.execute(sa.select(sa.func.count()).select_from(t.obligations)).scalar() == 0  # its snapshot
+    engine.dispose()
