@@ -71,6 +71,7 @@ class DutyRunner:
         self._wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._waker: asyncio.Task | None = None
+        self._stopping = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -83,6 +84,7 @@ class DutyRunner:
         self._waker = asyncio.get_running_loop().create_task(self._wake_loop())
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -97,7 +99,7 @@ class DutyRunner:
             if self.stats.is_holder:
                 await asyncio.to_thread(self.outbox.release_lease, LEASE_NAME, self.holder)
                 self.stats.is_holder = False
-            await asyncio.to_thread(self.relay.close)
+            await self.relay.close()
 
     def wake(self, *_: Any) -> None:
         """Something was written to the outbox: relay soon."""
@@ -112,33 +114,41 @@ class DutyRunner:
     # ------------------------------------------------------------ the work
 
     async def cycle(self, tick: bool) -> None:
+        if self._stopping:
+            return
         async with self._lock:
             try:
-                await asyncio.to_thread(self._cycle_blocking, tick)
+                await self._cycle(tick)
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
             except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
                 self.stats.last_error = repr(exc)
                 log.exception("duty cycle failed")
 
-    def _cycle_blocking(self, tick: bool) -> None:
+    async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1
-        if not self._renew_lease():
+        if not await asyncio.to_thread(self._renew_lease):
             return
         if tick:
-            for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due
-                now = self.clock.now()
-                result = self.tick_fn(now)
-                self.stats.ticks += 1
-                self.stats.last_tick_at = now.isoformat()
-                self.stats.reminders += getattr(result, "reminders", 0) or 0
-                self.stats.violations += getattr(result, "violations", 0) or 0
-                if not getattr(result, "more_due", False):
-                    break
+            await asyncio.to_thread(self._tick)
         deadline = time.monotonic() + self.ttl_seconds / 3
         while time.monotonic() < deadline:
-            if not self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
+            if not await self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
                 break
-            if not self._renew_lease():
+            if not await asyncio.to_thread(self._renew_lease):
                 return
+
+    def _tick(self) -> None:
+        for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due
+            now = self.clock.now()
+            result = self.tick_fn(now)
+            self.stats.ticks += 1
+            self.stats.last_tick_at = now.isoformat()
+            self.stats.reminders += getattr(result, "reminders", 0) or 0
+            self.stats.violations += getattr(result, "violations", 0) or 0
+            if not getattr(result, "more_due", False):
+                break
 
     def _renew_lease(self) -> bool:
         held = self.outbox.try_acquire_lease(LEASE_NAME, self.holder, self.ttl_seconds, self.utc_now())

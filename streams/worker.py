@@ -146,6 +146,8 @@ class Worker:
         ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
                       self.settings.topic_partitions)
         faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False)
+        # A tick that waits for a long relay round is simply skipped: not worth a warning each time.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         faust_worker.grace_seconds = grace_seconds
         try:
             faust_worker.execute_from_commandline()

@@ -6,6 +6,7 @@ relay must find them on the broker and must not send them again.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -59,6 +60,16 @@ def read_all(bootstrap_servers: str, prefix: str, expected: int) -> list:
     return records
 
 
+def run_relay(relay: OutboxRelay) -> int:
+    async def once() -> int:
+        try:
+            return await relay.run_once()
+        finally:
+            await relay.close()
+
+    return asyncio.run(once())
+
+
 @pytest.fixture
 def outbox_engine(database_url):
     upgrade(database_url)
@@ -74,7 +85,7 @@ def test_every_row_is_on_the_broker_once_across_a_crash(bootstrap_servers, topic
 
     add_rows(outbox_engine, 0, 120)
     first = OutboxRelay(outbox, bootstrap_servers, TOPICS, name, batch_size=50)
-    assert first.run_once() == 120
+    assert run_relay(first) == 120
     assert outbox.pending(1000) == []
 
     # The crash: 30 rows reach the broker but their offsets are never recorded.
@@ -88,7 +99,7 @@ def test_every_row_is_on_the_broker_once_across_a_crash(bootstrap_servers, topic
     producer.close()
 
     restarted = OutboxRelay(outbox, bootstrap_servers, TOPICS, name)
-    assert restarted.run_once() == 50  # 30 found on the broker, 20 sent
+    assert run_relay(restarted) == 50  # 30 found on the broker, 20 sent
     assert restarted.stats.recovered == 30 and restarted.stats.sent == 20
     assert outbox.pending(1000) == []
 
