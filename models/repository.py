@@ -64,6 +64,10 @@ class AbstractRepository(abc.ABC):
                 if self.mark_processed(source, event_id, event_type, at)}
 
     @abc.abstractmethod
+    def forget_processed(self, source: str, event_id: str) -> None:
+        """Undo ``mark_processed`` for an event that was rejected, so a corrected re-publication counts."""
+
+    @abc.abstractmethod
     def add_obligation(self, obligation: Obligation) -> bool: ...
 
     @abc.abstractmethod
@@ -179,6 +183,8 @@ _SELECT_PENDING = sa.select(t.pending_resolutions).where(_PENDING_CONDITION).ord
 _DELETE_PENDING = sa.delete(t.pending_resolutions).where(_PENDING_CONDITION)
 _ANY_PENDING = sa.select(sa.literal(1)).select_from(t.pending_resolutions).limit(1)
 _INSERT_HISTORY = sa.insert(t.obligation_history)
+_FORGET_PROCESSED = sa.delete(t.processed_events).where(t.processed_events.c.source == sa.bindparam("source"),
+                                                        t.processed_events.c.event_id == sa.bindparam("event_id"))
 
 
 class SqlRepository(AbstractRepository):
@@ -233,6 +239,9 @@ class SqlRepository(AbstractRepository):
         for chunk_start in range(0, len(rows), 500):
             new |= insert_returning_new_keys(self.conn, t.processed_events, rows[chunk_start:chunk_start + 500])
         return new
+
+    def forget_processed(self, source, event_id):
+        self.conn.execute(_FORGET_PROCESSED, {"source": source, "event_id": event_id})
 
     def add_obligation(self, obligation):
         """Buffered: the batch's new obligations go in with one executemany before the next read.

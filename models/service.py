@@ -153,6 +153,8 @@ class Tracker:
                     f"{self.jurisdiction} ({self.policies.validity_summary(self.jurisdiction)})", unassessed=True)
             self._handle(uow, event, policy, now, result)
         except _Rejection as rejection:
+            # Not processed: the same event published again once the registry or the policies know it counts.
+            uow.repo.forget_processed(event.source, event.id)
             if rejection.unassessed:
                 uow.repo.add_unassessed(Unassessed(event.source, event.id, event.type, event.start_day(),
                                                    event.departments(), rejection.reason, now,

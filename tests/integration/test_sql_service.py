@@ -190,3 +190,13 @@ def test_an_open_read_on_sqlite_does_not_block_the_writer(sqlite_url):
         assert result.obligations_opened == 1 and elapsed < 5  # the busy timeout is 30 s
         assert reader.execute(sa.select(sa.func.count()).select_from(t.obligations)).scalar() == 0  # its snapshot
     engine.dispose()
+
+
+def test_rejected_events_are_not_recorded_as_processed(setup):
+    engine, tracker, _ = setup
+    result = feed(tracker, regulation_changed("evt-x", "2026-03-02", ["nope"]),
+                  regulation_changed("evt-2020", "2020-03-02", ["jyj"]), regulation_changed("evt-ok", "2026-03-02",
+                                                                                           ["jyj"]))
+    assert (result.rejected, result.unassessed, result.accepted) == (2, 1, 1)
+    assert [r["event_id"] for r in rows(engine, t.processed_events)] == ["evt-ok"]
+    assert [r["event_id"] for r in rows(engine, t.unassessed_events)] == ["evt-2020"]

@@ -121,6 +121,9 @@ class FakeRepository(AbstractRepository):
         self.s.processed.add((source, event_id))
         return True
 
+    def forget_processed(self, source, event_id):
+        self.s.processed.discard((source, event_id))
+
     def add_obligation(self, obligation):
         if obligation.id in self.s.obligations:
             return False

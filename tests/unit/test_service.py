@@ -281,3 +281,13 @@ def test_reschedule_moves_open_obligations_once_and_keeps_sent_stages():
     h.tracker.tick(shanghai(2026, 3, 18, 9))
     assert h.outbox(ev.REMINDER)[-1].cloudevent["data"]["stage"] == 3  # 3 working days left to the 24th
     assert h.outbox(ev.REMINDER)[-1].cloudevent["data"]["due_date"] == "2026-03-24"
+
+
+def test_a_rejected_event_can_be_published_again_once_the_registry_knows_the_department(h):
+    from models.departments import Department, DepartmentRegistry
+
+    event = regulation_changed("evt-new-dept", "2026-03-02", ["xinbumen"])
+    assert h.feed(event).rejected == 1
+    h.tracker.registry = DepartmentRegistry([*h.tracker.registry, Department("xinbumen", "区新部门")])
+    result = h.feed(event)
+    assert (result.accepted, result.duplicates, result.obligations_opened) == (1, 0, 1)
