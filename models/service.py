@@ -176,12 +176,13 @@ class Tracker:
                   ev.OBJECTION_RAISED: DATA_VERIFICATION}.get(event.type)
         if needed is not None and needed not in policy.obligations:
             raise _Rejection(f"unassessed: policy {policy.id} defines no {needed} obligation", unassessed=True)
-        if needed is not None:
-            try:
+        try:  # a day the calendar cannot count from would fail the whole batch later: refuse the event now
+            self.calendar.is_working_day(event.start_day())
+            if needed is not None:
                 self.calendar.deadline(event.start_day(), policy.obligations[needed].working_days)
-            except ValueError as exc:  # calendars.OutOfRange: no calendar data for these days
-                raise _Rejection(f"unassessed: the working-day calendar cannot count from "
-                                 f"{event.start_day().isoformat()}: {exc}", unassessed=True) from None
+        except ValueError as exc:  # calendars.OutOfRange: no calendar data for these days
+            raise _Rejection(f"unassessed: the working-day calendar cannot count from "
+                             f"{event.start_day().isoformat()}: {exc}", unassessed=True) from None
         if isinstance(data, (ev.RegulationChanged, ev.DutyChanged)):
             for department in data.departments():
                 self._open(uow, event, policy, CATALOG_UPDATE, department, now, result)

@@ -159,3 +159,13 @@ def test_an_event_beyond_the_calendar_range_is_unassessed_not_a_crash():
 
 def test_a_department_listed_twice_owes_one_update(h):
     assert h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj", "jyj"])).obligations_opened == 1
+
+
+def test_a_completion_dated_beyond_the_calendar_range_is_unassessed_not_a_crash():
+    from calendars import load_calendar
+
+    h = Harness(shanghai(2026, 3, 2, 10), calendar=load_calendar())
+    h.feed(regulation_changed("near", "2026-03-02", ["jyj"]))
+    result = h.feed(catalog_updated("c-far", "jyj", "2099-01-05T10:00:00+08:00"))
+    assert (result.accepted, result.unassessed) == (0, 1)
+    assert h.obligations()[0].status == "open"
