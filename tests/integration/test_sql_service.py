@@ -200,3 +200,32 @@ def test_rejected_events_are_not_recorded_as_processed(setup):
     assert (result.rejected, result.unassessed, result.accepted) == (2, 1, 1)
     assert [r["event_id"] for r in rows(engine, t.processed_events)] == ["evt-ok"]
     assert [r["event_id"] for r in rows(engine, t.unassessed_events)] == ["evt-2020"]
+
+
+def test_the_same_batch_applied_by_two_workers_at_once_takes_effect_once(database_url):
+    engine = create_engine(database_url)
+    upgrade(engine)
+    settings = Settings.from_env({}, database_url=database_url)
+    clock = ManualClock(shanghai(2026, 3, 2, 10))
+    trackers = [build_tracker(settings, clock, engine) for _ in range(2)]
+    batch = [Accepted("catalog.regulation-changes", 0, i, regulation_changed(f"evt-{i}", "2026-03-02", ["jyj", "mzj"]))
+             for i in range(200)]
+    results, errors = [], []
+
+    def run(tracker):
+        try:
+            results.append(tracker.apply_batch(batch))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(tr,)) for tr in trackers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted((r.accepted, r.duplicates) for r in results) == [(0, 200), (200, 0)]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.obligations)).scalar() == 400
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar() == 400
+    engine.dispose()
