@@ -256,20 +256,23 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
     c = t.obligations.c
     first, last = date(year, 1, 1), date(year, 12, 31)
     per: dict[str, Counter] = defaultdict(Counter)
-    taken: dict[str, list[int]] = defaultdict(list)
-    query = (sa.select(c.department, c.status, c.on_time, c.due_end, c.working_days_taken)
-             .where(c.start_day >= first, c.start_day <= last))
-    for row in session.execute(query).mappings():
+    past_deadline = sa.case((c.due_end <= as_of, True), else_=False).label("past_deadline")
+    query = (sa.select(c.department, c.status, c.on_time, past_deadline, sa.func.count().label("n"),
+                       sa.func.coalesce(sa.func.sum(c.working_days_taken), 0).label("taken_sum"),
+                       sa.func.count(c.working_days_taken).label("taken_count"))
+             .where(c.start_day >= first, c.start_day <= last)
+             .group_by(c.department, c.status, c.on_time, past_deadline))
+    for row in session.execute(query).mappings():  # grouped in SQL: one row per kind of outcome
         figures = per[row["department"]]
-        figures["obligations"] += 1
+        figures["obligations"] += row["n"]
         if row["status"] == COMPLETED:
-            figures["on_time" if row["on_time"] else "late"] += 1
-            if row["working_days_taken"] is not None:
-                taken[row["department"]].append(row["working_days_taken"])
-        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["due_end"] <= as_of):
-            figures["overdue"] += 1
+            figures["on_time" if row["on_time"] else "late"] += row["n"]
+            figures["taken_sum"] += int(row["taken_sum"])
+            figures["taken_count"] += row["taken_count"]
+        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["past_deadline"]):
+            figures["overdue"] += row["n"]
         elif row["status"] == OPEN:
-            figures["open"] += 1
+            figures["open"] += row["n"]
     v = t.violations.c
     by_rule: dict[str, Counter] = defaultdict(Counter)
     by_article: dict[str, Counter] = defaultdict(Counter)
@@ -279,16 +282,16 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
         for article in row["articles"]:
             by_article[row["department"]][article] += 1
     codes = [d.code for d in registry] + sorted((set(per) | set(by_rule)) - {d.code for d in registry})
-    departments = [_evaluation_row(code, registry, per[code], taken[code], by_rule[code], by_article[code])
-                   for code in codes]
-    totals = _evaluation_row("*", registry, sum(per.values(), Counter()), [x for v in taken.values() for x in v],
-                             sum(by_rule.values(), Counter()), sum(by_article.values(), Counter()))
+    departments = [_evaluation_row(code, registry, per[code], by_rule[code], by_article[code]) for code in codes]
+    totals = _evaluation_row("*", registry, sum(per.values(), Counter()), sum(by_rule.values(), Counter()),
+                             sum(by_article.values(), Counter()))
     totals["name"] = "合计"
     return {"year": year, "as_of": as_of, "article": "第二十四条", "departments": departments, "totals": totals}
 
 
-def _evaluation_row(code: str, registry: DepartmentRegistry, figures: Counter, taken: list[int],
-                    by_rule: Counter, by_article: Counter) -> dict[str, Any]:
+def _evaluation_row(code: str, registry: DepartmentRegistry, figures: Counter, by_rule: Counter,
+                    by_article: Counter) -> dict[str, Any]:
+    """One department's figures; ``figures`` counts outcomes plus ``taken_sum``/``taken_count`` (working days)."""
     judged = figures["on_time"] + figures["late"] + figures["overdue"]
     return {
         "department": code,
@@ -302,6 +305,7 @@ def _evaluation_row(code: str, registry: DepartmentRegistry, figures: Counter, t
         "violations": sum(by_rule.values()),
         "violations_by_rule": dict(sorted(by_rule.items())),
         "violations_by_article": dict(sorted(by_article.items())),
-        "average_working_days_taken": round(sum(taken) / len(taken), 2) if taken else None,
+        "average_working_days_taken": (round(figures["taken_sum"] / figures["taken_count"], 2)
+                                       if figures["taken_count"] else None),
     }
 

@@ -16,7 +16,8 @@ def row(code, **figures):
     taken = figures.pop("taken", [])
     by_rule = Counter(figures.pop("by_rule", {}))
     by_article = Counter(figures.pop("by_article", {}))
-    return _evaluation_row(code, REGISTRY, Counter(figures), taken, by_rule, by_article)
+    return _evaluation_row(code, REGISTRY, Counter(figures, taken_sum=sum(taken), taken_count=len(taken)),
+                           by_rule, by_article)
 
 
 def test_on_time_rate_counts_every_obligation_whose_deadline_is_settled():
