@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 EXIT_FAILED = 1
 TICK_SECONDS = "0.02"  # the worker's own tick interval during a replay: steps wait for a tick at each instant
@@ -48,48 +48,73 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from config.settings import Settings
-    from streams.replay import order_messages, plan_steps, window
 
-    settings = Settings.from_env()
     if args.speed <= 0:
         print("catalog-tracker replay: --speed must be positive", file=sys.stderr)
         return 2
-    try:
-        begin, end = window(args.start, args.end)
-    except ValueError as exc:
-        print(f"catalog-tracker replay: {exc}", file=sys.stderr)
+    if args.end < args.start:
+        print(f"catalog-tracker replay: --to {args.end} is before --from {args.start}", file=sys.stderr)
         return 2
-    run_id = uuid.uuid4().hex[:8]
-    prefix = f"{settings.topic_prefix}replay-{run_id}."
-    database_url = args.database_url or f"sqlite:///{_in_dir(Path('var') / f'replay-{run_id}.db').resolve()}"
-
-    recorded = read_input_topics(settings, timeout=args.read_timeout)
-    scheduled, later = order_messages(recorded, begin, end)
-    steps = plan_steps(begin, end, settings.reminder_time, scheduled)
-    print(f"replay {run_id}: {len(scheduled)} input messages in {args.start} … {args.end}"
-          f"{f', {len(later)} after it left out' if later else ''}; database {database_url}; topics {prefix}*",
-          file=sys.stderr, flush=True)
-
-    worker = ReplayWorker(settings, prefix=prefix, database_url=database_url, start=begin,
-                          log_path=_in_dir(Path("var") / f"replay-{run_id}-worker.log"))
     try:
-        worker.start()
-        play(worker, steps, begin, end, args.speed, progress=not args.no_progress)
-        report = collect_report(worker, args.start, args.end)
+        report = replay_topics(Settings.from_env(), args.start, args.end, args.speed,
+                               database_url=args.database_url, read_timeout=args.read_timeout,
+                               progress=not args.no_progress)
     except (TimeoutError, RuntimeError) as exc:
-        print(f"\ncatalog-tracker replay: {exc}\n{worker.log_tail()}", file=sys.stderr)
+        print(f"\ncatalog-tracker replay: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("\nreplay interrupted", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        worker.stop()
-    report.update(run=run_id, database_url=database_url, topic_prefix=prefix, messages=len(scheduled),
-                  left_out=len(later))
     if args.report:
         args.report.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(summary_text(report))
     return 0
+
+
+def replay_topics(settings, start: date, end: date, speed: float, *, database_url: str | None = None,
+                  read_timeout: float = 30.0, progress: bool = True, http_port: int | None = None,
+                  on_ready: Callable[[str], None] | None = None,
+                  keep_running: bool = False) -> dict:
+    """Replay the input topics of ``settings`` over ``start`` … ``end``; returns the final report.
+
+    ``http_port``: where the replay worker serves the API and dashboard (a free
+    port when None); ``on_ready(base_url)`` is called once it answers.
+    ``keep_running``: after the last step, keep the worker (and its dashboard)
+    up until Ctrl-C; the clock stays at the end of the window.
+    """
+    from streams.replay import order_messages, plan_steps, window
+
+    begin, finish = window(start, end)
+    run_id = uuid.uuid4().hex[:8]
+    prefix = f"{settings.topic_prefix}replay-{run_id}."
+    database_url = database_url or f"sqlite:///{_in_dir(Path('var') / f'replay-{run_id}.db').resolve()}"
+
+    recorded = read_input_topics(settings, timeout=read_timeout)
+    scheduled, later = order_messages(recorded, begin, finish)
+    steps = plan_steps(begin, finish, settings.reminder_time, scheduled)
+    print(f"replay {run_id}: {len(scheduled)} input messages in {start} … {end}"
+          f"{f', {len(later)} after it left out' if later else ''}; database {database_url}; topics {prefix}*",
+          file=sys.stderr, flush=True)
+
+    worker = ReplayWorker(settings, prefix=prefix, database_url=database_url, start=begin,
+                          log_path=_in_dir(Path("var") / f"replay-{run_id}-worker.log"), http_port=http_port)
+    try:
+        try:
+            worker.start()
+            if on_ready is not None:
+                on_ready(worker.base_url)
+            play(worker, steps, begin, finish, speed, progress=progress)
+            report = collect_report(worker, start, end)
+        except (TimeoutError, RuntimeError) as exc:
+            raise RuntimeError(f"{exc}\n{worker.log_tail()}") from None
+        report.update(run=run_id, database_url=database_url, topic_prefix=prefix, messages=len(scheduled),
+                      left_out=len(later))
+        if keep_running:
+            print(summary_text(report), flush=True)
+            worker.wait()
+        return report
+    finally:
+        worker.stop()
 
 
 # ---------------------------------------------------------------- reading the input topics
@@ -141,14 +166,15 @@ def read_input_topics(settings, timeout: float) -> list:
 class ReplayWorker:
     """A ``catalog-tracker worker`` subprocess whose clock is a file this process moves."""
 
-    def __init__(self, settings, *, prefix: str, database_url: str, start: datetime, log_path: Path):
+    def __init__(self, settings, *, prefix: str, database_url: str, start: datetime, log_path: Path,
+                 http_port: int | None = None):
         from models.clock import FileClock
         from streams.broker import free_port
 
         self.settings = settings
         self.clock_path = log_path.with_suffix(".clock")
         FileClock.write(self.clock_path, start)
-        self.port = free_port(settings.http_host)
+        self.port = http_port or free_port(settings.http_host)
         self.log_path = log_path
         self.env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
                         DATABASE_URL=database_url, TRACKER_TOPIC_PREFIX=prefix,
@@ -227,6 +253,10 @@ class ReplayWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+    def wait(self) -> int:
+        """Block until the worker process ends (or Ctrl-C)."""
+        return self.process.wait() if self.process is not None else 0
 
     def log_tail(self, lines: int = 30) -> str:
         try:

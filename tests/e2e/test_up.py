@@ -96,6 +96,45 @@ def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: P
         assert not port_answers("127.0.0.1", broker_port), "the bundled broker still runs after Ctrl-C"
 
 
+def test_up_replay_plays_the_demo_weeks_on_a_simulated_clock(tmp_path: Path, topic_prefix):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("TRACKER_") and key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    http_port = free_port()
+    env.update(TRACKER_HTTP_PORT=str(http_port), TRACKER_TOPIC_PREFIX=topic_prefix, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--replay", "--speed", str(86400 * 20)],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(process.stdout)
+    try:
+        def done():
+            assert process.poll() is None, "up --replay exited early:\n" + "\n".join(output.lines)
+            return output.find(r"replay done .*obligations (\d+)")
+
+        finished = wait_until(done, 180, interval=0.1, what="the demo replay to finish")
+        assert int(finished.group(1)) == 9
+        assert output.find(rf"Dashboard\s+http://127\.0\.0\.1:{http_port}/")
+        base = f"http://127.0.0.1:{http_port}"
+        _, health = get_json(base + "/api/health")
+        assert health["now"].endswith("T00:00:00+08:00")  # the clock stopped at today 00:00
+        _, answer = get_json(base + "/api/obligations?limit=1000")
+        statuses = {o["department"]: (o["status"], o["on_time"]) for o in answer["obligations"]
+                    if o["kind"] == "catalog-update"}
+        assert statuses["mzj"] == ("overdue", None) and statuses["jyj"] == ("completed", False)
+        assert statuses["wjj"] == ("completed", True) and statuses["swj"] == ("open", None)
+        _, answer = get_json(base + "/api/violations?limit=1000")
+        overdue = {v["department"]: v["detected_at"] for v in answer["violations"] if v["rule"] == "overdue"}
+        # found when the deadline ended (24:00 of the due day), not when the replay happened to run
+        assert set(overdue) == {"mzj", "jyj"} and overdue["mzj"].endswith("T00:00:00+08:00")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, "\n".join(output.lines)
+    assert not port_answers("127.0.0.1", http_port)
+
+
 def _worker_log(tmp_path: Path) -> str:
     log = tmp_path / "var" / "catalog-tracker-worker.log"
     return "\n--- worker log ---\n" + log.read_text(errors="replace")[-4000:] if log.exists() else ""
