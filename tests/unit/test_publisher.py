@@ -191,3 +191,13 @@ def test_watch_reads_binary_mode_events_too():
     headers = [("ce_specversion", b"1.0"), ("ce_type", ev.REMINDER.encode()), ("ce_id", b"r1")]
     notification = decode_notification("t", 1, 2, None, b'{"department": "jyj", "stage": 3}', headers)
     assert notification.type == ev.REMINDER and notification.data == {"department": "jyj", "stage": 3}
+
+
+def test_cli_refuses_a_department_missing_from_the_registry(capsys):
+    from cli.main import main
+
+    common = ["--changed-on", "2026-03-02", "--change-kind", "added", "--description", "新增职能", "--dry-run"]
+    assert main(["publish", "duty-change", "--department", "yh-nowhere", *common]) == 2
+    assert "yh-nowhere" in capsys.readouterr().err
+    assert main(["publish", "duty-change", "--department", "jyj", "--counterpart", "mzj", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["counterpart_departments"] == ["mzj"]
