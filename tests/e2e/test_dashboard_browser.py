@@ -144,6 +144,7 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
     browser.get(base + "/?poll=300")
     wait_for(browser, lambda d: rows_with(d, "区民政局"), what="the overview table")
     assert browser.title == "政务数据资源目录时限监督"
+    assert "系统时间 2026-03-20 10:00" in text_of(browser, "#status")  # the tracker's clock, not the browser's
     cards = text_of(browser, "#counts")
     assert f"已逾期\n{overdue['total']}" in cards
     assert f"未完成\n{open_['total']}" in cards
@@ -153,6 +154,8 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
     assert "即将到期" in rows_with(browser, "区行政审批服务局")[0]
     assert "第二十五条（八）" in text_of(browser, "main")
     SCREENSHOT.parent.mkdir(exist_ok=True)
+    browser.set_window_size(1400, 1400)  # tall enough for the latest violations too
+    wait_for(browser, lambda d: d.execute_script("return window.innerHeight") > 1000, what="the taller window")
     assert browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

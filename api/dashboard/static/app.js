@@ -43,7 +43,7 @@
     evaluation: ["年度评估", "Yearly evaluation"], year: ["年度", "Year"], on_time_rate: ["按时率", "On-time rate"],
     total: ["合计", "Total"], chart_title: ["各部门按时完成率", "On-time rate per department"],
     violations_by_article: ["违规（按条款）", "Violations by article"],
-    updated: ["已更新", "Updated"], offline: ["无法连接 API", "API not reachable"],
+    updated: ["已更新", "Updated"], tracker_time: ["系统时间", "Tracker time"], offline: ["无法连接 API", "API not reachable"],
     not_found: ["未找到", "Not found"], working_days: ["个工作日", "working days"],
     provisional: ["暂定（当年放假安排未发布）", "Provisional (holiday notice not yet published)"],
     completed_at: ["完成时间", "Completed at"], opened_at: ["开启时间", "Opened"],
@@ -163,7 +163,8 @@
   function firstSentence(text) {
     text = String(text || "");
     var end = text.indexOf("。");
-    return end > 0 && end < text.length - 1 ? text.slice(0, end + 1) : text;
+    var first = end > 0 && end < text.length - 1 ? text.slice(0, end + 1) : text;
+    return first.length > 90 ? first.slice(0, 88) + "…" : first;
   }
   function sortByDue(obligations) {
     var order = { overdue: 0, soon: 1, open: 2, late: 3, completed: 4, cancelled: 5 };
@@ -386,10 +387,14 @@
 
   function refresh(force) {
     var current = route(), view = views[current.view], mine = generation;
-    return fetchAll(view.paths(current.arg)).then(function (answers) {
+    var paths = view.paths(current.arg);
+    return fetchAll(paths.concat(["/api/health"])).then(function (answers) {
       if (mine !== generation) return;  // the user moved on meanwhile
+      var health = answers.pop() || {};
       var signature = JSON.stringify(answers);
-      setStatus(t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN"), false);
+      /* The tracker's own "now" (a replay's simulated time), then when the page last asked. */
+      setStatus((health.now ? t("tracker_time") + " " + time(health.now).slice(0, 16) + " · " : "") +
+                t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN"), false);
       if (!force && signature === lastAnswer) return;
       lastAnswer = signature;
       document.getElementById("view").innerHTML = view.render(answers, current.arg);
