@@ -144,7 +144,6 @@ def measure_bare(bootstrap: str, prefix: str, expected: int, workdir: Path) -> d
 
 def tracker_env(bootstrap: str, prefix: str, database: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("CT_")})
     env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=f"sqlite:///{database}", TRACKER_TOPIC_PREFIX=prefix,
                TRACKER_TOPIC_PARTITIONS=str(PARTITIONS), TRACKER_CONSUMER_GROUP=f"{prefix}tracker",
                TRACKER_HTTP_PORT=str(free_port()), TRACKER_CLOCK="system", TRACKER_TICK_SECONDS="1")

@@ -15,7 +15,7 @@ from streams.ingest import BatchApplier, decode_message
 
 
 def register_ingest_agent(app: faust.App, topics: Sequence[str], applier: BatchApplier, *, max_bytes: int,
-                          batch_size: int = 500, batch_wait: float = 0.05):
+                          batch_size: int = 2000, batch_wait: float = 0.05):
     """Add the ingest agent for ``topics`` (full names) to ``app``; returns the agent."""
     source = app.topic(*topics)
 

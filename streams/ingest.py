@@ -75,7 +75,7 @@ class IngestStats:
     last_error: str | None = None
 
 
-def _hard_exit(status: int) -> None:
+def hard_exit(status: int) -> None:
     logging.shutdown()
     sys.stderr.flush()
     os._exit(status)
@@ -87,7 +87,7 @@ class BatchApplier:
     def __init__(self, apply_batch: Callable[[Sequence[Accepted | Rejected]], Any], *,
                  retry_delays: Sequence[float] = (0.2, 0.5, 1, 2, 4, 8, 15, 30),
                  on_applied: Callable[[Any], None] | None = None,
-                 give_up: Callable[[int], None] = _hard_exit):
+                 give_up: Callable[[int], None] = hard_exit):
         self.apply_batch = apply_batch
         self.retry_delays = tuple(retry_delays)
         self.on_applied = on_applied

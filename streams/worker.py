@@ -106,7 +106,7 @@ class HardExitingWorker(faust.Worker):
 class Worker:
     """Everything one worker process runs; ``status()`` feeds ``GET /api/health``."""
 
-    def __init__(self, parts: WorkerParts, *, with_api: bool = True, batch_size: int = 500,
+    def __init__(self, parts: WorkerParts, *, with_api: bool = True, batch_size: int = 2000,
                  batch_wait: float = 0.05):
         settings = parts.settings
         self.parts = parts
