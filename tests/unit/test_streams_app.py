@@ -1,0 +1,36 @@
+"""The Faust app's settings that matter on Tansu, checked on the objects Faust builds (no broker needed)."""
+from __future__ import annotations
+
+import asyncio
+
+from config.settings import Settings
+from streams.app import TunedConsumerThread, build_app
+
+
+def test_the_consumer_faust_creates_waits_only_fetch_max_wait_ms():
+    async def build():
+        settings = Settings.from_env({}, fetch_max_wait_ms=7, broker_session_timeout=6.0)
+        app = build_app(settings)
+        thread = app.consumer._new_consumer_thread()
+        consumer = thread._create_worker_consumer(app.transport)
+        try:
+            return app, thread, consumer
+        finally:
+            await consumer.stop()
+
+    app, thread, consumer = asyncio.run(build())
+    assert isinstance(thread, TunedConsumerThread)
+    assert consumer._fetch_max_wait_ms == 7  # Faust alone would pass 1500
+    assert consumer._session_timeout_ms == 6000
+    assert consumer._enable_auto_commit is False
+
+
+def test_app_is_built_fresh_without_web_server_tables_or_json_decoding():
+    settings = Settings.from_env({}, topic_prefix="p.", topic_partitions=3)
+    first, second = build_app(settings), build_app(settings)
+    assert first is not second
+    assert first.conf.web_enabled is False
+    assert first.conf.value_serializer == "raw" and first.conf.key_serializer == "raw"
+    assert first.conf.processing_guarantee.value == "at_least_once"
+    assert first.conf.topic_partitions == 3
+    assert len(first.tables) == 0
