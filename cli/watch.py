@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         for notification in follow(args.bootstrap_servers or settings.kafka_bootstrap_servers, topic,
                                    group=args.group, from_beginning=args.from_beginning,
                                    idle_timeout=args.idle_timeout, session_timeout=settings.broker_session_timeout,
-                                   fetch_max_wait_ms=settings.fetch_max_wait_ms):
+                                   fetch_max_wait_ms=settings.fetch_max_wait_ms,
+                                   on_ready=lambda n: print(f"watching {topic} ({n} partitions)", file=sys.stderr,
+                                                            flush=True)):
             print(render(notification, names), flush=True)
             count += 1
             if args.max_events is not None and count >= args.max_events:

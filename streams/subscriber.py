@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from models import events as ev
 
@@ -142,38 +142,129 @@ def render_json(notification: Notification, names: Mapping[str, str]) -> str:
 
 
 def follow(bootstrap_servers: str, topic: str, *, group: str | None = None, from_beginning: bool = False,
-           idle_timeout: float | None = None, session_timeout: float = 6.0,
-           fetch_max_wait_ms: int = 10) -> Iterator[Notification]:
+           idle_timeout: float | None = None, session_timeout: float = 6.0, fetch_max_wait_ms: int = 10,
+           on_ready: Callable[[int], None] | None = None) -> Iterator[Notification]:
     """Yield notifications from ``topic`` until ``idle_timeout`` seconds pass without one (None: forever).
 
     Without ``group`` every partition is read and no position is stored (a
     supervisor's private view). With ``group`` the partitions are shared with
     the other members and positions are committed, so a restarted watcher
-    continues where the group stopped. ``from_beginning`` applies where no
-    position is stored.
+    continues where the group stopped. Where no position is stored, reading
+    starts at the end (only new events) or, with ``from_beginning``, at the
+    oldest event.
+
+    "The end" is the high-water mark of a fetch, not ListOffsets: the bundled
+    broker answers ListOffsets wrongly after multi-record batches (DEVELOPERS.md),
+    which would replay old events as if they were new.
+
+    ``on_ready(partitions)`` is called once every assigned partition has its
+    starting position: from then on, every event published is yielded.
     """
-    from kafka import KafkaConsumer
+    import time
+
+    from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        topic,
         bootstrap_servers=bootstrap_servers,
         group_id=group,
         client_id="catalog-tracker-watch",
-        auto_offset_reset="earliest" if from_beginning else "latest",
+        auto_offset_reset="earliest",
         enable_auto_commit=group is not None,
         # Short session and fetch wait: the bundled broker answers the first join
         # after half the session timeout and a waiting fetch only at its end.
         session_timeout_ms=int(session_timeout * 1000),
         heartbeat_interval_ms=max(100, int(session_timeout * 1000 / 3)),
         fetch_max_wait_ms=fetch_max_wait_ms,
-        consumer_timeout_ms=int(idle_timeout * 1000) if idle_timeout else float("inf"),
     )
+    start = StartAtEnd(consumer)
     try:
-        for record in consumer:
-            yield decode_notification(record.topic, record.partition, record.offset, record.key, record.value,
-                                      list(record.headers or []))
+        if group is None:
+            partitions = _wait_for_partitions(consumer, topic)
+            consumer.assign([TopicPartition(topic, p) for p in partitions])
+            consumer.seek_to_beginning()
+            if not from_beginning:
+                start.add(consumer.assignment())
+        else:
+            class Listener(ConsumerRebalanceListener):
+                # The group's stored positions are asked for after the poll: kafka-python
+                # does not allow that request inside the rebalance callback.
+                def on_partitions_revoked(self, revoked):
+                    start.discard(revoked)
+                    newly_assigned.difference_update(revoked)
+
+                def on_partitions_assigned(self, assigned):
+                    newly_assigned.update(assigned)
+
+            consumer.subscribe([topic], listener=Listener())
+        newly_assigned: set = set()
+        last_event = time.monotonic()
+        while idle_timeout is None or time.monotonic() - last_event < idle_timeout:
+            batches = consumer.poll(timeout_ms=200)
+            if newly_assigned:
+                if not from_beginning:
+                    start.add(tp for tp in newly_assigned if consumer.committed(tp) is None)
+                newly_assigned.clear()
+            records = list(start.keep_new(batches))
+            if on_ready is not None and consumer.assignment() and not start.pending and not newly_assigned:
+                on_ready(len(consumer.assignment()))
+                on_ready = None
+            for record in records:
+                last_event = time.monotonic()
+                yield decode_notification(record.topic, record.partition, record.offset, record.key, record.value,
+                                          list(record.headers or []))
     finally:
         consumer.close()
+
+
+class StartAtEnd:
+    """Partitions to be read from their end: once a fetch has told a partition's
+    high-water mark, records below it are dropped and the position jumps there."""
+
+    def __init__(self, consumer):
+        self.consumer = consumer
+        self.pending: set = set()
+        self.marks: dict = {}
+
+    def add(self, partitions) -> None:
+        for tp in partitions:
+            self.pending.add(tp)
+            self.marks.pop(tp, None)
+
+    def discard(self, partitions) -> None:
+        for tp in partitions:
+            self.pending.discard(tp)
+            self.marks.pop(tp, None)
+
+    def keep_new(self, batches: dict) -> Iterator:
+        for tp in list(self.pending):
+            high_water = self.consumer.highwater(tp)
+            if high_water is not None:
+                self.marks[tp] = high_water
+                self.pending.discard(tp)
+                if self.consumer.position(tp) < high_water:
+                    self.consumer.seek(tp, high_water)
+        for tp, records in batches.items():
+            if tp in self.pending and records:
+                # no high-water mark came with these (not expected): they were there before we looked
+                self.marks[tp] = records[-1].offset + 1
+                self.pending.discard(tp)
+            mark = self.marks.get(tp, 0)
+            for record in records:
+                if record.offset >= mark:
+                    yield record
+
+
+def _wait_for_partitions(consumer, topic: str, timeout: float = 30.0) -> list[int]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return sorted(partitions)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} does not exist (is the tracker running with this TRACKER_TOPIC_PREFIX?)")
+        time.sleep(0.1)
 
 
 def load_department_names(departments_file: str) -> dict[str, str]:

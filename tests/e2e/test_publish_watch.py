@@ -169,3 +169,33 @@ def test_watchers_in_one_group_share_the_work(bootstrap_servers, topic_prefix, c
     seen = [json.loads(line)["id"] for out, _ in outputs for line in out.splitlines() if line.strip()]
     # Every violation is printed once across the group, none twice.
     assert sorted(seen) == sorted(e["id"] for e in events)
+
+
+@pytest.mark.parametrize("group", [None, "fresh-group"])
+def test_watch_without_from_beginning_shows_only_new_events(bootstrap_servers, topic_prefix, cli_env, registry_file,
+                                                            group):
+    """The old events sit in one multi-record batch, after which the bundled broker's ListOffsets is wrong."""
+    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    create_topics(bootstrap_servers, [topic], partitions=2)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=50, batch_size=1 << 20)
+    for n in range(20):
+        producer.send(topic, key=b"jyj", value=ev.encode_cloudevent(violation_event(n, "jyj")))
+    producer.flush()
+
+    env = dict(os.environ, **cli_env, TRACKER_DEPARTMENTS_FILE=str(registry_file))
+    command = [sys.executable, "-m", "cli.main", "watch", "violations", "--json", "--max-events", "2",
+               "--idle-timeout", "60"] + (["--group", topic_prefix + group] if group else [])
+    watcher = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = watcher.stderr.readline()  # blocks until the watcher knows where to start (or exits)
+        assert ready.startswith(f"watching {topic}"), ready + watcher.stderr.read()
+        for n in (100, 101):
+            producer.send(topic, key=b"jyj", value=ev.encode_cloudevent(violation_event(n, "jyj"))).get(timeout=10)
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        producer.close()
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, err
+    seen = [json.loads(line)["data"]["violation_id"] for line in out.splitlines() if line.strip()]
+    assert seen == ["violation-100", "violation-101"], f"old violations shown as new: {seen}"
