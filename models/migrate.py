@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from models.sql import create_engine, write_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_ID = 7_412_019  # any constant shared by every catalog-tracker process
 
 
 def alembic_config() -> Config:
@@ -23,6 +24,9 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     config = alembic_config()
     with write_transaction(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers starting together migrate one after the other (SQLite: BEGIN IMMEDIATE does this).
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     if isinstance(engine_or_url, str):

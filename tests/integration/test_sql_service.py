@@ -229,3 +229,24 @@ def test_the_same_batch_applied_by_two_workers_at_once_takes_effect_once(databas
         assert conn.execute(sa.select(sa.func.count()).select_from(t.obligations)).scalar() == 400
         assert conn.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar() == 400
     engine.dispose()
+
+
+def test_workers_starting_together_migrate_once(database_url):
+    engines = [create_engine(database_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def migrate(engine):
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert {current_revision(engine) for engine in engines} == {current_revision(engines[0])} != {None}
+    for engine in engines:
+        engine.dispose()
