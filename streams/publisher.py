@@ -183,9 +183,10 @@ class EventPublisher:
     def flush(self, timeout: float | None = None) -> None:
         self.producer.flush(timeout=timeout)
 
-    def close(self) -> None:
-        self.producer.flush()
-        self.producer.close()
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush what is pending and close; bounded, so a vanished broker cannot hang the caller."""
+        self.producer.flush(timeout=timeout)
+        self.producer.close(timeout=timeout)
 
     def __enter__(self) -> "EventPublisher":
         return self

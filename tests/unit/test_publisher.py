@@ -201,3 +201,37 @@ def test_cli_refuses_a_department_missing_from_the_registry(capsys):
     assert "yh-nowhere" in capsys.readouterr().err
     assert main(["publish", "duty-change", "--department", "jyj", "--counterpart", "mzj", *common]) == 0
     assert json.loads(capsys.readouterr().out)["data"]["counterpart_departments"] == ["mzj"]
+
+
+class FakeConsumer:
+    """High-water marks and positions as kafka-python reports them after a fetch."""
+
+    def __init__(self, high_water: dict):
+        self.high_water = high_water
+        self.positions = {tp: 0 for tp in high_water}
+        self.seeks: list = []
+
+    def highwater(self, tp):
+        return self.high_water.get(tp)
+
+    def position(self, tp):
+        return self.positions[tp]
+
+    def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+        self.positions[tp] = offset
+
+
+def test_start_at_end_drops_what_was_there_and_jumps_to_the_high_water_mark():
+    from streams.subscriber import StartAtEnd
+
+    record = lambda offset: SimpleNamespace(offset=offset)  # noqa: E731
+    consumer = FakeConsumer({"p0": 20, "p1": None})
+    start = StartAtEnd(consumer)
+    start.add(["p0", "p1"])
+    kept = list(start.keep_new({"p0": [record(0), record(1)]}))
+    assert kept == [] and consumer.seeks == [("p0", 20)]
+    assert start.pending == {"p1"}  # its end is not known yet
+    consumer.high_water["p1"] = 0  # an empty partition: everything from now on is new
+    assert [r.offset for r in start.keep_new({"p0": [record(20)], "p1": [record(0)]})] == [20, 0]
+    assert start.pending == set()
