@@ -173,7 +173,8 @@ _BY_SUBJECT = _SELECT_OBLIGATIONS.where(_O.kind == sa.bindparam("kind"), _O.depa
                                         _O.subject_ref == sa.bindparam("subject")).order_by(_O.id)
 _DUE_OVERDUE = (_SELECT_OBLIGATIONS.where(_O.status == OPEN, _O.due_end <= sa.bindparam("now"))
                 .order_by(_O.due_end, _O.id).limit(sa.bindparam("limit")))
-_DUE_REMINDER = (_SELECT_OBLIGATIONS.where(_O.status == OPEN, _O.next_reminder_at <= sa.bindparam("now"))
+_DUE_REMINDER = (_SELECT_OBLIGATIONS.where(_O.status == OPEN, _O.next_reminder_at <= sa.bindparam("now"),
+                                           _O.due_end > sa.bindparam("now"))  # past the end: overdue, not reminded
                  .order_by(_O.next_reminder_at, _O.id).limit(sa.bindparam("limit")))
 _OPEN = _SELECT_OBLIGATIONS.where(_O.status == OPEN).order_by(_O.id)
 _PENDING_CONDITION = sa.and_(_P.department == sa.bindparam("department"),

@@ -205,7 +205,7 @@ class FakeRepository(AbstractRepository):
 
     def due_for_reminder(self, now, limit):
         found = self._copies(lambda o: o.status == OPEN and o.next_reminder_at is not None
-                             and o.next_reminder_at <= now)
+                             and o.next_reminder_at <= now < o.due_end)
         return sorted(found, key=lambda o: (o.next_reminder_at, o.id))[:limit]
 
     def open_obligations(self):

@@ -291,3 +291,15 @@ def test_a_rejected_event_can_be_published_again_once_the_registry_knows_the_dep
     h.tracker.registry = DepartmentRegistry([*h.tracker.registry, Department("xinbumen", "区新部门")])
     result = h.feed(event)
     assert (result.accepted, result.duplicates, result.obligations_opened) == (1, 0, 1)
+
+
+def test_a_backlog_of_overdue_obligations_does_not_starve_reminders(h):
+    h.clock.set(shanghai(2026, 2, 2, 10))
+    h.feed(regulation_changed("old-1", "2026-02-02", ["jyj"]), regulation_changed("old-2", "2026-02-02", ["mzj"]))
+    h.clock.set(shanghai(2026, 3, 2, 10))  # the scheduler was down for weeks
+    h.feed(regulation_changed("new", "2026-03-02", ["czj"]))
+    h.tracker.tick_limit = 1
+    result = h.tracker.tick(shanghai(2026, 3, 16, 9))  # old-1, old-2 overdue; "new" has its 5-days-left stage
+    assert (result.overdue, result.reminders, result.more_due) == (1, 1, True)
+    assert h.outbox(ev.REMINDER)[0].cloudevent["data"]["trigger_event_id"] == "new"
+    assert h.tracker.tick(shanghai(2026, 3, 16, 9)).overdue == 1
