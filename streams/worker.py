@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -143,8 +144,13 @@ class Worker:
 
     def run(self, *, loglevel: str = "info", grace_seconds: float = 15.0) -> int:
         """Create missing topics, then run until a signal; returns the exit status."""
-        ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
-                      self.settings.topic_partitions)
+        try:
+            ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
+                          self.settings.topic_partitions)
+        except Exception as exc:  # noqa: BLE001 - say plainly what is wrong instead of a traceback
+            print(f"catalog-tracker worker: cannot create or find the topics on "
+                  f"KAFKA_BOOTSTRAP_SERVERS={self.settings.kafka_bootstrap_servers}: {exc!r}", file=sys.stderr)
+            return 1
         faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False)
         # A tick that waits for a long relay round is simply skipped: not worth a warning each time.
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
