@@ -116,15 +116,15 @@ class DutyRunner:
     async def cycle(self, tick: bool) -> None:
         if self._stopping:
             return
-        async with self._lock:
-            try:
+        try:
+            async with self._lock:
                 await self._cycle(tick)
-            except asyncio.CancelledError:
-                if not self._stopping:
-                    raise
-            except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
-                self.stats.last_error = repr(exc)
-                log.exception("duty cycle failed")
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise  # cancelled while stopping: nothing to report
+        except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+            self.stats.last_error = repr(exc)
+            log.exception("duty cycle failed")
 
     async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1
