@@ -244,8 +244,8 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(pipeline):
 
 def test_two_workers_at_once_never_double_send(pipeline):
     one = pipeline.start_worker()
-    one.wait_healthy()  # the schema is migrated once; then a second worker joins the same group
-    two = pipeline.start_worker()
+    two = pipeline.start_worker()  # started together: they also race to migrate the empty database
+    one.wait_healthy()
     two.wait_healthy()
     _publish_many(pipeline, 50, "W")
     pipeline.wait_for(lambda o: len(o.events(OBL)) >= 50, timeout=60, what="50 obligations opened")
