@@ -109,9 +109,15 @@ def test_events_in_obligations_out_and_bad_input_dead_lettered(pipeline):
     publish.send_raw(REG, None, key="tombstone")
     # The worker keeps going: a good event after the bad ones is processed.
     publish.send_event(REG, regulation("R3", "2026-03-02", "sfj"), key="sfj")
+    # Binary mode: attributes in ce_* headers, the value is the data.
+    binary = regulation("R4", "2026-03-02", "rsj")
+    publish.send_raw(REG, json.dumps(binary["data"]).encode(), key="rsj", headers=[
+        ("ce_specversion", b"1.0"), ("ce_id", b"R4"), ("ce_source", SOURCE.encode()),
+        ("ce_type", REGULATION_CHANGED.encode()), ("ce_time", binary["time"].encode()),
+        ("content-type", b"application/json")])
     pipeline.wait_for(lambda o: len(o.events(DLQ)) >= len(bad_inputs) + 1
-                      and any(e["data"]["department"] == "sfj" for e in of_type(o.events(OBL), ".opened")),
-                      what="dead letters and the good event after them")
+                      and {"sfj", "rsj"} <= {e["data"]["department"] for e in of_type(o.events(OBL), ".opened")},
+                      what="dead letters and the good events after them")
     pipeline.output.settle()
     letters = pipeline.output.events(DLQ)
     assert len(letters) == len(bad_inputs) + 1 and len(set(ids(letters))) == len(letters)
@@ -126,10 +132,11 @@ def test_events_in_obligations_out_and_bad_input_dead_lettered(pipeline):
 
     # Nothing else was touched by the bad inputs; the duplicate was processed once.
     opened = of_type(pipeline.output.events(OBL), ".opened")
-    assert Counter(e["data"]["trigger_event_id"] for e in opened) == {"R1": 2, "R2": 1, "R3": 1}
+    assert Counter(e["data"]["trigger_event_id"] for e in opened) == {"R1": 2, "R2": 1, "R3": 1, "R4": 1}
     rows = pipeline.sql(sa.select(t.obligations.c.department, t.obligations.c.status, t.obligations.c.on_time))
     assert sorted(map(tuple, rows)) == sorted([("jyj", "completed", True), ("mzj", "completed", False),
-                                               ("czj", "completed", True), ("sfj", "open", None)])
+                                               ("czj", "completed", True), ("sfj", "open", None),
+                                               ("rsj", "open", None)])
 
     # The API reads the same state.
     worker.wait_healthy()
