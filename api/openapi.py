@@ -76,7 +76,9 @@ def spec() -> dict:
                 "responses": {"200": _ok("evaluation"), "400": ERROR}}},
             "/api/calendar/reload": {"post": {
                 "summary": "re-read the holiday notices and reschedule the deadlines they move",
-                "responses": {"200": _ok("what was rescheduled"), "503": ERROR}}},
+                "responses": {"200": _ok("{reloaded, rescheduled: number of obligations moved, "
+                                         "years_now_official, years_now_provisional}"),
+                              "422": ERROR, "503": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
         },
         "components": {"schemas": {"Error": {

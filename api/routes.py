@@ -127,7 +127,9 @@ async def reload_calendar(request: web.Request) -> web.Response:
     def reload() -> dict:
         before, after = context.calendar.reload()
         changed = context.tracker.reschedule_for_calendar(before, after)
-        return {"reloaded": True, "rescheduled": changed}
+        was, now = set(before.provisional_years), set(after.provisional_years)
+        return {"reloaded": True, "rescheduled": changed,
+                "years_now_official": sorted(was - now), "years_now_provisional": sorted(now - was)}
 
     try:
         return json_response(await asyncio.to_thread(reload))

@@ -134,7 +134,8 @@ def test_violations_unassessed_and_evaluation(api_context):
 
 def test_calendar_reload_reports_what_moved(api_context):
     status, body = call(api_context, "POST", "/api/calendar/reload")
-    assert status == 200 and body == {"reloaded": True, "rescheduled": 0}
+    assert status == 200
+    assert body == {"reloaded": True, "rescheduled": 0, "years_now_official": [], "years_now_provisional": []}
 
 
 def test_unknown_api_path_is_json_404(api_context):
@@ -154,3 +155,33 @@ def test_openapi_describes_every_api_route(api_context):
             served.add((path, route.method.lower()))
     described = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert served == described
+
+
+def test_calendar_reload_with_a_new_notice_reschedules_open_obligations(database_url, tmp_path):
+    """2026's notice arrives while 2026 is provisional: the reload makes it official and moves the deadline."""
+    import shutil
+
+    from config.settings import CONFIG_DIR
+
+    calendar_dir = tmp_path / "calendars"
+    shutil.copytree(CONFIG_DIR / "calendars", calendar_dir)
+    notice = (calendar_dir / "2026.yaml").read_text(encoding="utf-8")
+    (calendar_dir / "2026.yaml").unlink()
+    settings = Settings.from_env({}, database_url=database_url, calendar_dir=str(calendar_dir))
+    clock = ManualClock(datetime(2026, 9, 21, 10, 0, tzinfo=SHANGHAI))
+    context = build_api_context(settings, clock=clock)
+    # Around 中秋/国庆 2026 the notice adds make-up working days (09-20, 10-10) the weekday rule does not know.
+    event = build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", {
+        "regulation_id": "r9", "title": "《条例》修订", "change_kind": "amended", "changed_on": "2026-09-18",
+        "affected_departments": ["jyj"]}, id="R9", time=clock.now())
+    context.tracker.apply_batch([accepted(event, 0)])
+    before = call(context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
+    assert before["provisional"] is True
+
+    (calendar_dir / "2026.yaml").write_text(notice, encoding="utf-8")
+    status, body = call(context, "POST", "/api/calendar/reload")
+    assert status == 200 and body["years_now_official"] == [2026]
+    after = call(context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
+    assert after["provisional"] is False
+    assert body["rescheduled"] == 1
+    context.engine.dispose()
