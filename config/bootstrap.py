@@ -111,4 +111,4 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
                                            worker_status=worker.status))
 
     return Worker(WorkerParts(settings=settings, tracker=parts.tracker, outbox=parts.outbox, clock=clock,
-                              api_app=api_app if with_api else None), with_api=with_api)
+                              api_app=api_app if with_api else None, calendar=calendar), with_api=with_api)

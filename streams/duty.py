@@ -57,8 +57,10 @@ class DutyStats:
 class DutyRunner:
     def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
                  tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
-                 utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 on_tick: Callable[[bool], Any] | None = None):
         self.tick_fn = tick
+        self.on_tick = on_tick  # called each tick with "is the lease holder" (e.g. CalendarWatcher.check)
         self.relay = relay
         self.outbox = outbox
         self.clock = clock
@@ -128,7 +130,10 @@ class DutyRunner:
 
     async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1
-        if not await asyncio.to_thread(self._renew_lease):
+        held = await asyncio.to_thread(self._renew_lease)
+        if tick and self.on_tick is not None:
+            await asyncio.to_thread(self.on_tick, held)  # on every worker, holder or not
+        if not held:
             return
         if tick:
             await asyncio.to_thread(self._tick)

@@ -23,6 +23,7 @@ from config.settings import Settings
 from models.clock import Clock
 from streams.agents import register_ingest_agent
 from streams.app import build_app
+from streams.calendar_watch import CalendarWatcher
 from streams.duty import DutyRunner
 from streams.ingest import BatchApplier
 from streams.relay import OutboxRelay
@@ -43,6 +44,7 @@ class WorkerParts:
     outbox: Any  # models.outbox.Outbox
     clock: Clock
     api_app: Callable[["Worker"], web.Application] | None = None  # builds the HTTP API, given the worker
+    calendar: Any = None  # calendars.LiveCalendar: reloaded when its files change
     extra: dict = field(default_factory=dict)
 
 
@@ -114,8 +116,10 @@ class Worker:
         self.settings = settings
         self.relay = OutboxRelay(parts.outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
                                  fetch_max_wait_ms=settings.fetch_max_wait_ms)
+        watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
+                   if parts.calendar is not None else None)
         self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
-                               tick_seconds=settings.tick_seconds)
+                               tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
         self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake)
         self.app = build_app(settings)
         self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,

@@ -103,3 +103,32 @@ def test_batch_applier_stops_the_process_instead_of_moving_on():
         asyncio.run(applier.apply(["a"]))
     assert exits == [75]
     assert applier.stats.batches == 0
+
+
+class FakeLiveCalendar:
+    def __init__(self):
+        self.pending: list = []
+
+    def reload_if_changed(self):
+        if not self.pending:
+            return None
+        change = self.pending.pop(0)
+        if isinstance(change, Exception):
+            raise change
+        return change
+
+
+def test_calendar_watcher_reloads_everywhere_and_reschedules_on_the_holder_only(caplog):
+    from streams.calendar_watch import CalendarWatcher
+
+    calls = []
+    calendar = FakeLiveCalendar()
+    watcher = CalendarWatcher(calendar, lambda before, after: calls.append((before, after)) or 3)
+    assert watcher.check(is_holder=True) == 0 and calls == []  # nothing changed
+    calendar.pending.append(("old", "new"))
+    assert watcher.check(is_holder=False) == 0 and calls == []  # reloaded, but not the holder
+    calendar.pending.append(("new", "newer"))
+    assert watcher.check(is_holder=True) == 3 and calls == [("new", "newer")]
+    calendar.pending.extend([ValueError("2027.yaml line 3: bad date"), ValueError("2027.yaml line 3: bad date")])
+    assert watcher.check(is_holder=True) == 0 and watcher.check(is_holder=True) == 0
+    assert sum("bad date" in r.getMessage() for r in caplog.records) == 1  # said once, not every tick
