@@ -92,10 +92,7 @@ class DutyRunner:
             self._scheduler = None
         if self._waker is not None:
             self._waker.cancel()
-            try:
-                await self._waker
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping
-                pass
+            await asyncio.wait([self._waker], timeout=10)  # never hang the shutdown on it
             self._waker = None
         async with self._lock:  # let a running cycle finish before giving the lease away
             if self.stats.is_holder:
@@ -108,7 +105,7 @@ class DutyRunner:
         self._wake.set()
 
     async def _wake_loop(self) -> None:
-        while True:
+        while not self._stopping:  # cycle() swallows the cancellation that stop() sends: look again here
             await self._wake.wait()
             self._wake.clear()
             await self.cycle(tick=False)
