@@ -1,6 +1,6 @@
 """The worker process: Faust agent + APScheduler tick + outbox relay (+ the HTTP API), in one process.
 
-``run_worker(parts, settings)`` blocks until SIGTERM/SIGINT. A Faust worker
+``Worker(parts).run()`` (built by ``config.bootstrap.build_worker``) blocks until SIGTERM/SIGINT. A Faust worker
 whose broker is gone can hang in its shutdown (waiting on the consumer), so a
 signal also arms a timer that hard-exits the process after a grace period:
 nothing is lost by that, since offsets not committed are replayed and the
@@ -21,6 +21,7 @@ from aiohttp import web
 
 from config.settings import Settings
 from models.clock import Clock
+from models.events import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
 from streams.calendar_watch import CalendarWatcher
@@ -28,7 +29,6 @@ from streams.duty import DutyRunner
 from streams.ingest import BatchApplier
 from streams.relay import OutboxRelay
 from streams.topics import all_topic_names, ensure_topics, input_topic_names
-from models.events import OUTPUT_TOPICS
 
 log = logging.getLogger(__name__)
 
