@@ -22,7 +22,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -142,9 +141,9 @@ def measure_bare(bootstrap: str, prefix: str, expected: int, workdir: Path) -> d
 
 # ---------------------------------------------------------------- tracker
 
-def tracker_env(bootstrap: str, prefix: str, database: Path) -> dict:
+def tracker_env(bootstrap: str, prefix: str, database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=f"sqlite:///{database}", TRACKER_TOPIC_PREFIX=prefix,
+    env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=database_url, TRACKER_TOPIC_PREFIX=prefix,
                TRACKER_TOPIC_PARTITIONS=str(PARTITIONS), TRACKER_CONSUMER_GROUP=f"{prefix}tracker",
                TRACKER_HTTP_PORT=str(free_port()), TRACKER_CLOCK="system", TRACKER_TICK_SECONDS="1")
     return env
@@ -166,41 +165,51 @@ def stop_tracker(process: subprocess.Popen) -> None:
 
 
 class ObligationWatcher:
-    """Polls the SQLite file for newly written obligations (rowid order) and timestamps them."""
+    """Polls the database for newly opened obligations and timestamps them as they become visible.
 
-    def __init__(self, database: Path):
-        self.database = database
-        self.connection: sqlite3.Connection | None = None
-        self.last_rowid = 0
+    Reads ``obligation_history`` rows of kind "opened" by increasing id (one
+    worker writes them in one transaction per batch), so it works on SQLite and
+    PostgreSQL alike.
+    """
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self.engine = None
+        self.last_id = 0
         self.seen: dict[str, float] = {}
         self.first: float | None = None
         self.last: float | None = None
 
     def poll(self) -> int:
-        if self.connection is None:
-            if not self.database.exists():
-                return 0
-            self.connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30)
+        import sqlalchemy as sa
+
+        if self.engine is None:
+            self.engine = sa.create_engine(self.database_url)
         try:
-            rows = self.connection.execute(
-                "select rowid, trigger_event_id from obligations where rowid > ? order by rowid",
-                (self.last_rowid,)).fetchall()
-        except sqlite3.OperationalError:  # table not created yet
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.text(
+                    "select id, event_id from obligation_history where id > :last and what = 'opened' order by id"),
+                    {"last": self.last_id}).all()
+        except sa.exc.DBAPIError:  # not migrated yet
             return 0
         now = time.time()
-        for rowid, trigger in rows:
-            self.last_rowid = rowid
+        for row_id, trigger in rows:
+            self.last_id = row_id
             self.seen.setdefault(trigger, now)
         if rows:
             self.first = self.first or now
             self.last = now
         return len(rows)
 
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
-def measure_tracker(bootstrap: str, prefix: str, expected: int, workdir: Path) -> dict:
-    database = workdir / f"{prefix}tracker.db"
-    process = start_tracker(tracker_env(bootstrap, prefix, database), workdir / "tracker.log")
-    watcher = ObligationWatcher(database)
+
+def measure_tracker(bootstrap: str, prefix: str, expected: int, workdir: Path, database: DatabaseFactory) -> dict:
+    url = database.new(prefix)
+    process = start_tracker(tracker_env(bootstrap, prefix, url), workdir / "tracker.log")
+    watcher = ObligationWatcher(url)
     try:
         def done():
             if process.poll() is not None:
@@ -211,16 +220,18 @@ def measure_tracker(bootstrap: str, prefix: str, expected: int, workdir: Path) -
         wait_until(done, 1800, interval=0.05, what="every obligation")
     finally:
         stop_tracker(process)
+        watcher.close()
     return {"first": watcher.first, "last": watcher.last, "count": len(watcher.seen)}
 
 
-def measure_latency(bootstrap: str, rate: float, seconds: float, workdir: Path) -> list[float]:
+def measure_latency(bootstrap: str, rate: float, seconds: float, workdir: Path,
+                    database: DatabaseFactory) -> list[float]:
     prefix = f"lat{uuid.uuid4().hex[:6]}."
     topic = prefix + TOPIC_REGULATION_CHANGES
-    database = workdir / f"{prefix}tracker.db"
+    url = database.new(prefix)
     ensure_topics(bootstrap, [topic], PARTITIONS)
-    process = start_tracker(tracker_env(bootstrap, prefix, database), workdir / "latency-tracker.log")
-    watcher = ObligationWatcher(database)
+    process = start_tracker(tracker_env(bootstrap, prefix, url), workdir / "latency-tracker.log")
+    watcher = ObligationWatcher(url)
     codes = department_codes()
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     published: dict[str, float] = {}
@@ -246,7 +257,41 @@ def measure_latency(bootstrap: str, rate: float, seconds: float, workdir: Path) 
     finally:
         producer.close()
         stop_tracker(process)
+        watcher.close()
     return sorted(watcher.seen[e] - published[e] for e in published)
+
+
+class DatabaseFactory:
+    """A fresh database per measurement: a SQLite file in the work directory, or a new PostgreSQL database."""
+
+    def __init__(self, workdir: Path, postgres_url: str | None):
+        self.workdir = workdir
+        self.postgres_url = postgres_url
+        self.created: list[str] = []
+
+    def new(self, prefix: str) -> str:
+        if not self.postgres_url:
+            return f"sqlite:///{self.workdir / (prefix + 'tracker.db')}"
+        import sqlalchemy as sa
+
+        name = "bench_" + "".join(ch for ch in prefix if ch.isalnum())
+        admin = sa.create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return sa.engine.make_url(self.postgres_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -262,6 +307,9 @@ def main() -> int:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--only-latency", action="store_true")
     parser.add_argument("--skip-bare", action="store_true", help="measure the tracker only (for profiling)")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", nargs="?", const="postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+                        help="run the tracker on PostgreSQL (fresh databases created and dropped via ADMIN_URL) "
+                             "instead of SQLite")
     parser.add_argument("--bare-agent", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
@@ -274,13 +322,15 @@ def main() -> int:
     broker = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     workdir = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
+    database = DatabaseFactory(workdir, args.postgres)
+    backend = "PostgreSQL" if args.postgres else "SQLite"
     if not bootstrap:
         broker = start_local_broker(log_file=workdir / "tansu.log")
         bootstrap = broker.bootstrap_servers
     try:
         if args.only_latency:
-            latencies = measure_latency(bootstrap, args.rate, args.latency_seconds, workdir)
-            print(f"latency at {args.rate:.0f}/s: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+            latencies = measure_latency(bootstrap, args.rate, args.latency_seconds, workdir, database)
+            print(f"latency ({backend}) at {args.rate:.0f}/s: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
                   f"p99 {percentile(latencies, 99) * 1000:.0f} ms ({workdir})")
             return 0
         prefix = f"b{uuid.uuid4().hex[:6]}."
@@ -295,20 +345,21 @@ def main() -> int:
         print(f"bare Faust agent (forward only): {bare['count']} events in {bare['last'] - bare['first']:.2f}s "
               f"= {bare_rate:,.0f} events/s")
 
-        tracker = measure_tracker(bootstrap, prefix, args.events, workdir)
+        tracker = measure_tracker(bootstrap, prefix, args.events, workdir, database)
         tracker_rate = tracker["count"] / max(1e-9, tracker["last"] - tracker["first"])
-        print(f"tracker (SQLite, obligations written): {tracker['count']} obligations in "
+        print(f"tracker ({backend}, obligations written): {tracker['count']} obligations in "
               f"{tracker['last'] - tracker['first']:.2f}s = {tracker_rate:,.0f} events/s")
         ratio = tracker_rate / bare_rate
         print(f"ratio tracker / bare agent: {ratio:.2f} (target >= 0.50: {'met' if ratio >= 0.5 else 'MISSED'})")
 
         if not args.skip_latency:
-            latencies = measure_latency(bootstrap, args.rate, args.latency_seconds, workdir)
-            print(f"latency publish -> obligation stored at {args.rate:.0f} events/s over {args.latency_seconds:.0f}s "
+            latencies = measure_latency(bootstrap, args.rate, args.latency_seconds, workdir, database)
+            print(f"latency ({backend}) publish -> obligation stored at {args.rate:.0f} events/s over {args.latency_seconds:.0f}s "
                   f"({len(latencies)} events): p50 {percentile(latencies, 50) * 1000:.0f} ms, "
                   f"p99 {percentile(latencies, 99) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
         print(f"logs and databases: {workdir}")
     finally:
+        database.drop_all()
         if broker is not None:
             broker.stop()
     return 0
