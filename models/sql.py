@@ -24,6 +24,10 @@ def create_engine(url: str, **kwargs) -> Engine:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        if parsed.get_driver_name() == "psycopg2":
+            # UPDATE executemany (outbox marks, obligation state) in pages instead of one
+            # round trip per row; INSERTs are batched into multi-row VALUES either way.
+            kwargs.setdefault("executemany_mode", "values_plus_batch")
         return sa.create_engine(url, **kwargs)
     database = parsed.database
     if database and database != ":memory:":
