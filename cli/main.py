@@ -31,13 +31,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configuration_errors() -> tuple[type[Exception], ...]:
+    """Errors in settings or in the files under config/ (policy, registry, calendar notices).
+
+    Their messages already name the variable, or the file, the line and the
+    problem, so the command prints that one line instead of a traceback.
+    Imported only when something failed, to keep start-up lean.
+    """
+    from calendars.errors import CalendarError
+    from config.settings import SettingsError
+    from models.yamlnodes import ConfigFileError
+
+    return (SettingsError, ConfigFileError, CalendarError)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:
+        if isinstance(exc, configuration_errors()):
+            print(f"catalog-tracker {args.command}: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

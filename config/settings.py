@@ -85,11 +85,11 @@ class Settings:
 
 
 def _coerce(env_name: str, raw: str, type_name: str):
-    try:
-        if type_name == "int":
-            return int(raw)
-        if type_name == "float":
-            return float(raw)
-    except ValueError:
-        raise SettingsError(f"{env_name}={raw!r} is not a {type_name}") from None
+    kinds = {"int": (int, "an integer"), "float": (float, "a number")}
+    if type_name in kinds:
+        convert, described = kinds[type_name]
+        try:
+            return convert(raw)
+        except ValueError:
+            raise SettingsError(f"{env_name}={raw!r} is not {described}") from None
     return raw
