@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from calendars.results import Deadline
 from models.clock import SHANGHAI
 from models.departments import load_registry
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
@@ -25,21 +26,8 @@ def shanghai(year, month, day, hour=0, minute=0) -> datetime:
 
 
 @dataclass(frozen=True)
-class FakeDeadline:
-    start_day: date
-    working_days: int
-    due_date: date
-    end: datetime
-    provisional_years: tuple[int, ...] = ()
-
-    @property
-    def provisional(self) -> bool:
-        return bool(self.provisional_years)
-
-
-@dataclass(frozen=True)
 class FakeExplanation:
-    deadline: FakeDeadline
+    deadline: Deadline
     counted: tuple[date, ...]
 
     def to_dict(self) -> dict:
@@ -78,12 +66,12 @@ class WeekendCalendar:
         count = sum(1 for i in range(1, (high - low).days + 1) if self.is_working_day(low + timedelta(days=i)))
         return sign * count
 
-    def deadline(self, start_day: date, n: int) -> FakeDeadline:
+    def deadline(self, start_day: date, n: int) -> Deadline:
         due = self.add_working_days(start_day, n)
         end = datetime.combine(due + timedelta(days=1), time(0), tzinfo=SHANGHAI)
         years = tuple(sorted({y for y in range(start_day.year, due.year + 1)
                               if self.provisional_from_year is not None and y >= self.provisional_from_year}))
-        return FakeDeadline(start_day, n, due, end, years)
+        return Deadline(start_day, n, due, end, years)
 
     def working_days_left(self, now: datetime, due_date: date) -> int:
         return self.working_days_between(now.astimezone(SHANGHAI).date(), due_date)
