@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from models import events as ev
 from models import messages
@@ -32,6 +32,7 @@ from models.violations import Violation, content_violations, day_text, overdue_v
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -115,28 +116,41 @@ class Tracker:
 
     def apply_batch(self, items: Sequence[Accepted | Rejected]) -> BatchResult:
         """Apply a batch in one transaction; safe to call again with the same batch (replay)."""
+        def work(uow: AbstractUnitOfWork, attempt: int) -> BatchResult:
+            result = BatchResult(attempts=attempt)
+            now = self.clock.now()
+            new_keys = uow.repo.mark_processed_many(
+                [(i.event.source, i.event.id, i.event.type) for i in items if isinstance(i, Accepted)], now)
+            for item in items:
+                if isinstance(item, Rejected):
+                    self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, item.value,
+                                      item.headers, item.reason, now, result)
+                elif item.event.key in new_keys:
+                    new_keys.discard(item.event.key)  # a second copy in the same batch is a duplicate
+                    self._apply_accepted(uow, item, now, result)
+                else:
+                    result.duplicates += 1
+            return result
+
+        return self._in_transaction("batch", work)
+
+    def _in_transaction(self, what: str, work: Callable[[AbstractUnitOfWork, int], R]) -> R:
+        """Run ``work(uow, attempt)`` in one transaction and commit it.
+
+        Obligations carry an optimistic version: when a concurrent writer (another
+        worker's batch or tick) changed one first, the whole transaction is rolled
+        back and done again from the start, up to ``MAX_ATTEMPTS`` times.
+        """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self.uow_factory() as uow:
-                    result = BatchResult(attempts=attempt)
-                    now = self.clock.now()
-                    new_keys = uow.repo.mark_processed_many(
-                        [(i.event.source, i.event.id, i.event.type) for i in items if isinstance(i, Accepted)], now)
-                    for item in items:
-                        if isinstance(item, Rejected):
-                            self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, item.value,
-                                              item.headers, item.reason, now, result)
-                        elif item.event.key in new_keys:
-                            new_keys.discard(item.event.key)  # a second copy in the same batch is a duplicate
-                            self._apply_accepted(uow, item, now, result)
-                        else:
-                            result.duplicates += 1
+                    result = work(uow, attempt)
                     uow.commit()
                     return result
             except ConcurrentUpdate:
                 if attempt == MAX_ATTEMPTS:
                     raise
-                log.info("batch met a concurrent update; retrying (attempt %d)", attempt + 1)
+                log.info("%s met a concurrent update; retrying (attempt %d)", what, attempt + 1)
         raise AssertionError("unreachable")
 
     def _apply_accepted(self, uow: AbstractUnitOfWork, item: Accepted, now: datetime, result: BatchResult) -> None:
@@ -313,24 +327,18 @@ class Tracker:
     def tick(self, now: datetime | None = None) -> TickResult:
         """Overdue obligations and reminder stages due at ``now`` (default: the clock), in one transaction."""
         now = self.clock.now() if now is None else now
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with self.uow_factory() as uow:
-                    result = TickResult(attempts=attempt)
-                    overdue = uow.repo.due_for_overdue(now, self.tick_limit)
-                    for obligation in overdue:
-                        self._overdue(uow, obligation, now, result)
-                    due = uow.repo.due_for_reminder(now, self.tick_limit)
-                    for obligation in due:
-                        self._remind(uow, obligation, now, result)
-                    result.more_due = len(overdue) >= self.tick_limit or len(due) >= self.tick_limit
-                    uow.commit()
-                    return result
-            except ConcurrentUpdate:
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                log.info("tick met a concurrent update; retrying (attempt %d)", attempt + 1)
-        raise AssertionError("unreachable")
+        def work(uow: AbstractUnitOfWork, attempt: int) -> TickResult:
+            result = TickResult(attempts=attempt)
+            overdue = uow.repo.due_for_overdue(now, self.tick_limit)
+            for obligation in overdue:
+                self._overdue(uow, obligation, now, result)
+            due = uow.repo.due_for_reminder(now, self.tick_limit)
+            for obligation in due:
+                self._remind(uow, obligation, now, result)
+            result.more_due = len(overdue) >= self.tick_limit or len(due) >= self.tick_limit
+            return result
+
+        return self._in_transaction("tick", work)
 
     def _remind(self, uow: AbstractUnitOfWork, obligation: Obligation, now: datetime, result: TickResult) -> None:
         reminder = send_reminder(obligation, now, self.calendar)
@@ -368,26 +376,21 @@ class Tracker:
         """
         calendar = after if after is not None else self.calendar
         now = self.clock.now()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with self.uow_factory() as uow:
-                    moved = 0
-                    for obligation in uow.repo.open_obligations():
-                        previous_due, previous_provisional = obligation.due_date, obligation.provisional
-                        if not reschedule(obligation, calendar=calendar):
-                            continue
-                        uow.repo.save_obligation(obligation)
-                        uow.repo.add_history(obligation.id, now, "rescheduled", None, {
-                            "previous_due_date": previous_due.isoformat(),
-                            "due_date": obligation.due_date.isoformat(),
-                            "previous_provisional": previous_provisional, "provisional": obligation.provisional})
-                        uow.repo.add_outbox(messages.obligation_rescheduled(obligation, previous_due,
-                                                                            previous_provisional, now), now)
-                        moved += 1
-                    uow.commit()
-                    return moved
-            except ConcurrentUpdate:
-                if attempt == MAX_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        def work(uow: AbstractUnitOfWork, attempt: int) -> int:
+            moved = 0
+            for obligation in uow.repo.open_obligations():
+                previous_due, previous_provisional = obligation.due_date, obligation.provisional
+                if not reschedule(obligation, calendar=calendar):
+                    continue
+                uow.repo.save_obligation(obligation)
+                uow.repo.add_history(obligation.id, now, "rescheduled", None, {
+                    "previous_due_date": previous_due.isoformat(),
+                    "due_date": obligation.due_date.isoformat(),
+                    "previous_provisional": previous_provisional, "provisional": obligation.provisional})
+                uow.repo.add_outbox(messages.obligation_rescheduled(obligation, previous_due,
+                                                                    previous_provisional, now), now)
+                moved += 1
+            return moved
+
+        return self._in_transaction("reschedule", work)
 
