@@ -8,6 +8,8 @@ never block writers.
 """
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +40,8 @@ def create_engine(url: str, **kwargs) -> Engine:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        _use_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -55,6 +57,30 @@ def create_engine(url: str, **kwargs) -> Engine:
 
 
 WRITE_OPTION = "catalog_tracker_writes"
+
+
+def _use_wal(dbapi_connection) -> None:
+    """Put the file in WAL mode (it stays so: later connections find it already set).
+
+    When several processes open a new file at the same moment, SQLite answers
+    the switch with "database is locked" at once, without waiting through the
+    busy timeout; so it is retried here with a short back-off until the timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        cursor = dbapi_connection.cursor()
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        finally:
+            cursor.close()
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 @contextmanager

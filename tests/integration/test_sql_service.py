@@ -234,9 +234,11 @@ def test_the_same_batch_applied_by_two_workers_at_once_takes_effect_once(databas
 def test_workers_starting_together_migrate_once(database_url):
     engines = [create_engine(database_url) for _ in range(3)]
     errors: list[BaseException] = []
+    together = threading.Barrier(len(engines))
 
     def migrate(engine):
         try:
+            together.wait(timeout=30)  # open the new database at the same moment
             upgrade(engine)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
