@@ -12,6 +12,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
 from models import events as ev
+from streams.broker import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -20,10 +21,7 @@ def create_topics(bootstrap_servers: str, names: list[str], partitions: int = 2)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
         admin.create_topics([NewTopic(name, partitions, 1) for name in names])
-        deadline = time.monotonic() + 20
-        while not set(names) <= set(admin.list_topics()):
-            assert time.monotonic() < deadline, f"topics {names} never became visible"
-            time.sleep(0.05)
+        wait_until(lambda: set(names) <= set(admin.list_topics()), 20, what=f"topics {names} to become visible")
     finally:
         admin.close()
 
