@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
@@ -79,9 +79,6 @@ class Settings:
     def topic(self, name: str) -> str:
         """Full topic name with the configured prefix, e.g. ``catalog.dead-letters``."""
         return f"{self.topic_prefix}{name}"
-
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
 
 
 def _coerce(env_name: str, raw: str, type_name: str):
