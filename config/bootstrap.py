@@ -6,7 +6,7 @@ Nothing is built at import time anywhere else. The models part:
 - ``build_tracker(settings, clock=None, engine=None)``: the ``models.service.Tracker``
   on SQL, the live working-day calendar, the policy files and the department registry;
 - ``build_outbox(settings, engine=None)``: what the outbox relay and the lease use;
-- ``build_models(settings, clock=None)``: all of the above sharing one engine.
+- ``build_models(settings, clock=None, calendar=None)``: all of the above sharing one engine.
 
 Policy or registry mistakes raise here (``PolicyError`` / ``RegistryError``,
 naming file and line), so a worker stops at start instead of judging with them.
@@ -73,9 +73,9 @@ class ModelParts:
     outbox: Outbox
 
 
-def build_models(settings: Settings, clock: Clock | None = None) -> ModelParts:
+def build_models(settings: Settings, clock: Clock | None = None, calendar=None) -> ModelParts:
     engine = build_engine(settings)
-    return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine), outbox=Outbox(engine))
+    return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar), outbox=Outbox(engine))
 
 
 # ---------------------------------------------------------------- streams and API part (owner: streams)
@@ -88,9 +88,7 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
     clock = clock if clock is not None else clock_from_spec(settings.clock)
     if parts is None:
         calendar = calendar if calendar is not None else build_calendar(settings)
-        engine = build_engine(settings)
-        parts = ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar),
-                           outbox=Outbox(engine))
+        parts = build_models(settings, clock, calendar)
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
                       worker_status=worker_status)
@@ -103,8 +101,7 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
 
     clock = clock if clock is not None else clock_from_spec(settings.clock)
     calendar = build_calendar(settings)
-    engine = build_engine(settings)
-    parts = ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar), outbox=Outbox(engine))
+    parts = build_models(settings, clock, calendar)
 
     def api_app(worker):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
