@@ -83,6 +83,14 @@ def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry
     return result
 
 
+def _page(session, table: sa.Table, conditions: list, order_by: tuple, limit: int, offset: int) -> tuple[int, list]:
+    """How many rows match ``conditions`` in all, and the rows of one page in ``order_by`` order."""
+    total = session.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
+    rows = session.execute(sa.select(table).where(*conditions).order_by(*order_by)
+                           .limit(limit).offset(offset)).mappings().all()
+    return total, rows
+
+
 def list_obligations(session, *, department: str | None = None, status: str | None = None,
                      due_from: date | None = None, due_to: date | None = None, limit: int = 100, offset: int = 0,
                      now: datetime | None = None, calendar=None, registry=None) -> dict[str, Any]:
@@ -96,9 +104,7 @@ def list_obligations(session, *, department: str | None = None, status: str | No
         conditions.append(c.due_date >= due_from)
     if due_to is not None:
         conditions.append(c.due_date <= due_to)
-    total = session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(*conditions)).scalar_one()
-    rows = session.execute(sa.select(t.obligations).where(*conditions).order_by(c.due_date, c.id)
-                           .limit(limit).offset(offset)).mappings().all()
+    total, rows = _page(session, t.obligations, conditions, (c.due_date, c.id), limit, offset)
     cal = _calendar(calendar) if now is not None else None
     return {"obligations": [obligation_dict(r, now=now, calendar=cal, registry=registry) for r in rows],
             "total": total, "limit": limit, "offset": offset}
@@ -175,18 +181,14 @@ def list_violations(session, department: str | None = None, rule: str | None = N
         conditions.append(c.department == department)
     if rule is not None:
         conditions.append(c.rule == rule)
-    total = session.execute(sa.select(sa.func.count()).select_from(t.violations).where(*conditions)).scalar_one()
-    rows = session.execute(sa.select(t.violations).where(*conditions).order_by(c.detected_at.desc(), c.id)
-                           .limit(limit).offset(offset)).mappings().all()
+    total, rows = _page(session, t.violations, conditions, (c.detected_at.desc(), c.id), limit, offset)
     return {"violations": [violation_dict(r, registry) for r in rows], "total": total, "limit": limit,
             "offset": offset}
 
 
 def list_unassessed(session, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     c = t.unassessed_events.c
-    total = session.execute(sa.select(sa.func.count()).select_from(t.unassessed_events)).scalar_one()
-    rows = session.execute(sa.select(t.unassessed_events).order_by(c.recorded_at, c.source, c.event_id)
-                           .limit(limit).offset(offset)).mappings().all()
+    total, rows = _page(session, t.unassessed_events, [], (c.recorded_at, c.source, c.event_id), limit, offset)
     return {"unassessed": [{"source": r["source"], "event_id": r["event_id"], "type": r["type"],
                             "start_day": r["start_day"], "departments": list(r["departments"]),
                             "reason": r["reason"], "recorded_at": r["recorded_at"], "event": r["event"]}
