@@ -29,7 +29,6 @@ FIRST_DAY = date(2004, 1, 1)
 DEFAULT_LAST_YEAR = 2030  # the range reaches at least this year; further if notices exist for later years
 
 
-
 def load_calendar(calendar_dir: str | Path | None = None, jurisdiction: str | None = None) -> WorkingDayCalendar:
     """Read the notices (and the jurisdiction's adjustments) and build an immutable calendar.
 
@@ -144,9 +143,3 @@ def _apply_statutory_holidays(years, base, working, reason_codes, code_of) -> No
         if day.year in wanted and 0 <= i < ndays:
             working[i] = 1
             reason_codes[i] = code_of(Reason("调休上班（暂定）", "make-up working day (provisional)"))
-
-
-def supported_range(calendar: WorkingDayCalendar) -> tuple[date, date]:
-    return calendar.first_day, calendar.last_day
-
-

@@ -96,7 +96,7 @@ class WorkingDayCalendar:
         self._workday_ordinals = ordinals
         self._workdays: tuple[date, ...] = tuple(date.fromordinal(o) for o in ordinals)
         self._provisional = tuple(sorted(provisional_years))
-        self._provisional_set = frozenset(self._provisional)
+        provisional_set = frozenset(self._provisional)
         self._provisional_spans = tuple(
             (date(y, 1, 1).toordinal(), date(y, 12, 31).toordinal(), y) for y in self._provisional
         )
@@ -104,7 +104,7 @@ class WorkingDayCalendar:
         prov_cum = array("l", [0]) * (self._ndays + 1)
         running = 0
         for i in range(self._ndays):
-            if date.fromordinal(self._base + i).year in self._provisional_set:
+            if date.fromordinal(self._base + i).year in provisional_set:
                 running += 1
             prov_cum[i + 1] = running
         self._prov_cum = prov_cum
@@ -120,11 +120,6 @@ class WorkingDayCalendar:
 
     def is_working_day(self, d: date) -> bool:
         return bool(self._working[self._index(d)])
-
-    def status(self, d: date) -> DayStatus:
-        i = self._index(d)
-        day = d if type(d) is date else date.fromordinal(d.toordinal())
-        return DayStatus(day, bool(self._working[i]), self._reasons[self._reason_codes[i]], day.year in self._provisional_set)
 
     # ----- counting ----------------------------------------------------------------------------
 
