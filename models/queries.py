@@ -236,10 +236,6 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
 
 # ------------------------------------------------------------------ yearly evaluation (第二十四条)
 
-EVALUATION_COLUMNS = ("obligations", "on_time", "late", "open", "overdue", "on_time_rate", "violations",
-                      "average_working_days_taken")
-
-
 def year_end(year: int) -> datetime:
     return datetime.combine(date(year + 1, 1, 1), time(0), tzinfo=SHANGHAI)
 

@@ -37,9 +37,8 @@ def stage_day(due_date: date, stage: int, calendar: Calendar) -> date:
 
 
 def stage_send_time(obligation: Obligation, stage: int, calendar: Calendar) -> datetime:
-    hours, minutes = (int(part) for part in obligation.reminder_time.split(":"))
     day = stage_day(obligation.due_date, stage, calendar)
-    return datetime.combine(day, time(hours, minutes), tzinfo=SHANGHAI)
+    return datetime.combine(day, _reminder_clock(obligation), tzinfo=SHANGHAI)
 
 
 def remaining_stages(obligation: Obligation) -> list[int]:

@@ -25,7 +25,8 @@ from models.messages import OutgoingMessage
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.outbox import headers_to_json
 from models.reminders import Reminder
-from models.sql import insert_ignoring_duplicates, insert_returning_new_keys, write_connection
+from models.sql import (insert_ignoring_duplicates, insert_many_ignoring_duplicates, insert_returning_new_keys,
+                        write_connection)
 from models.violations import Violation
 
 
@@ -213,8 +214,6 @@ class SqlRepository(AbstractRepository):
             self.conn.execute(_INSERT_HISTORY, self._history)
             self._history = []
         if self._outbox:
-            from models.sql import insert_many_ignoring_duplicates
-
             insert_many_ignoring_duplicates(self.conn, t.outbox, self._outbox)
             self._outbox = []
 
@@ -259,8 +258,6 @@ class SqlRepository(AbstractRepository):
 
     def _flush_obligations(self) -> None:
         if self._obligation_rows:
-            from models.sql import insert_many_ignoring_duplicates
-
             insert_many_ignoring_duplicates(self.conn, t.obligations, self._obligation_rows)
             self._obligation_rows = []
 
