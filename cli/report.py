@@ -93,11 +93,9 @@ def render(report: dict) -> str:
     table = render_table(["部门", "代码", "义务", "按时完成", "逾期完成", "未到期", "已逾期", "按时率", "违规",
                           "违规（按规则）", "违规（按条款）", "平均用时（工作日）"], rows,
                          numeric=(2, 3, 4, 5, 6, 7, 8, 11))
-    as_of = report["as_of"]
-    from models.clock import SHANGHAI
+    from models.violations import instant_text
 
-    title = (f"{report['year']} 年度政务数据资源管理工作情况评价（第二十四条） — 截至 "
-             f"{as_of.astimezone(SHANGHAI).strftime('%Y-%m-%d %H:%M')}")
+    title = f"{report['year']} 年度政务数据资源管理工作情况评价（第二十四条） — 截至 {instant_text(report['as_of'])}"
     return f"{title}\n\n{table}"
 
 
