@@ -13,28 +13,23 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
 from models import tables as t
-from models.clock import SHANGHAI
+from models.clock import parse_instant as at
 from models.events import CATALOG_UPDATED, REGULATION_CHANGED, build_cloudevent, encode_cloudevent
+from models.events import TOPIC_CATALOG_UPDATES as UPD
+from models.events import TOPIC_DEAD_LETTERS as DLQ
+from models.events import TOPIC_OBLIGATIONS as OBL
+from models.events import TOPIC_REGULATION_CHANGES as REG
+from models.events import TOPIC_REMINDERS as REM
+from models.events import TOPIC_VIOLATIONS as VIO
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
-REG = "catalog.regulation-changes"
-UPD = "catalog.catalog-updates"
-OBL = "catalog.obligations"
-REM = "catalog.notifications.reminders"
-VIO = "catalog.notifications.violations"
-DLQ = "catalog.dead-letters"
 SOURCE = "/yuhua/legal-affairs"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
 def regulation(event_id: str, changed_on: str, *departments: str) -> dict:

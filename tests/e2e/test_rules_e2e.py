@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -22,21 +22,20 @@ from kafka import TopicPartition
 
 from config.settings import CONFIG_DIR
 from models import tables as t
-from models.clock import SHANGHAI
+from models.clock import parse_instant as at
 from models.departments import load_registry
 from models.events import (CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED, REGULATION_CHANGED,
                            build_cloudevent)
+from models.events import TOPIC_CATALOG_UPDATES as UPD
+from models.events import TOPIC_DATA_OBJECTIONS as OBJ
+from models.events import TOPIC_DEAD_LETTERS as DLQ
+from models.events import TOPIC_OBLIGATIONS as OBL
+from models.events import TOPIC_REGULATION_CHANGES as REG
+from models.events import TOPIC_VIOLATIONS as VIO
 from models.policy import CONTENT_RULES, OVERDUE, SENSITIVE_DATA_OPENED, SHARE_SCOPE_NARROWED, Policy, load_policies
 from streams.broker import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
-
-REG = "catalog.regulation-changes"
-UPD = "catalog.catalog-updates"
-OBJ = "catalog.data-objections"
-OBL = "catalog.obligations"
-VIO = "catalog.notifications.violations"
-DLQ = "catalog.dead-letters"
 
 LEGAL = "/yuhua/legal-affairs"
 PLATFORM = "/yuhua/catalog-platform"
@@ -57,10 +56,6 @@ OPENED_DESENSITIZED = "nyj"   # U-desensitized: the same, desensitized
 BEFORE_POLICY = "swj"         # R-before: changed before the measures took effect
 
 DAY = "2026-03-02"  # Monday; March 2026 has no holidays
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
 # ---------------------------------------------------------------- events

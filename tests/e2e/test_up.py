@@ -39,6 +39,16 @@ class Output:
         return next((m for m in (re.search(pattern, line) for line in self.lines) if m), None)
 
 
+def interrupt(process: subprocess.Popen) -> None:
+    """Send what Ctrl-C sends and wait for the process to end (killed, and the test failed, if it hangs)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
 def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: Path, topic_prefix):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith("TRACKER_") and key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
@@ -84,12 +94,7 @@ def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: P
         wait_until(lambda: get_json(base + "/api/health")[1]["worker"]["ingest"]["rejected"] >= 1, 30,
                    interval=0.1, what="the demo's bad message to be rejected")
     finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        interrupt(process)
     assert process.returncode == 0, "\n".join(output.lines)
     assert not port_answers("127.0.0.1", http_port), "the worker's HTTP API still answers after Ctrl-C"
     if broker_port is not None:
@@ -125,12 +130,7 @@ def test_up_replay_plays_the_demo_weeks_on_a_simulated_clock(tmp_path: Path, top
         # found when the deadline ended (24:00 of the due day), not when the replay happened to run
         assert set(overdue) == {"mzj", "jyj"} and overdue["mzj"].endswith("T00:00:00+08:00")
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        interrupt(process)
     assert process.returncode == 0, "\n".join(output.lines)
     assert not port_answers("127.0.0.1", http_port)
 
