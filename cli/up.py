@@ -157,17 +157,22 @@ def _publish_demo(settings, wait_applied) -> int:
         return publish_feed(publisher, demo_feed_for(settings, today), wait_applied)
 
 
+def _health(base: str) -> dict | None:
+    """The body of ``GET /api/health`` when it answers 200; None while the worker is not (or not fully) up."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
+            return json.loads(response.read()) if response.status == 200 else None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 def _wait_applied(base: str, count: int, timeout: float = 30.0) -> None:
     """Wait until the worker has applied at least ``count`` messages since it started (best effort)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-                health = json.loads(response.read())
-            if ((health.get("worker") or {}).get("ingest") or {}).get("messages", 0) >= count:
-                return
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
+        health = _health(base)
+        if health is not None and ((health.get("worker") or {}).get("ingest") or {}).get("messages", 0) >= count:
+            return
         time.sleep(0.05)
 
 
@@ -176,12 +181,8 @@ def _wait_for_health(base: str, worker: subprocess.Popen, timeout: float) -> boo
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             return False
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
+        if _health(base) is not None:
+            return True
         time.sleep(0.2)  # polling the port: the worker is another process
     return False
 
