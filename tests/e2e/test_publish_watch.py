@@ -8,22 +8,12 @@ import sys
 import time
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer, KafkaProducer
 
 from models import events as ev
-from streams.broker import wait_until
+from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.broker
-
-
-def create_topics(bootstrap_servers: str, names: list[str], partitions: int = 2) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    try:
-        admin.create_topics([NewTopic(name, partitions, 1) for name in names])
-        wait_until(lambda: set(names) <= set(admin.list_topics()), 20, what=f"topics {names} to become visible")
-    finally:
-        admin.close()
 
 
 def read_all(bootstrap_servers: str, topic: str, expected: int, timeout: float = 20.0) -> list:
@@ -54,7 +44,7 @@ def cli_env(bootstrap_servers, topic_prefix):
 
 def test_publish_sends_a_valid_cloudevent_that_kafka_python_reads_back(bootstrap_servers, topic_prefix, cli_env):
     topic = topic_prefix + ev.TOPIC_DUTY_CHANGES
-    create_topics(bootstrap_servers, [topic])
+    ensure_topics(bootstrap_servers, [topic], 2)
 
     result = run_cli(["publish", "duty-change", "--department", "yh-civil", "--changed-on", "2026-03-02",
                       "--change-kind", "transferred", "--description", "养老服务职能划转至区卫健局",
@@ -75,7 +65,7 @@ def test_publish_sends_a_valid_cloudevent_that_kafka_python_reads_back(bootstrap
 
 def test_publish_refuses_invalid_input_and_sends_nothing(bootstrap_servers, topic_prefix, cli_env, tmp_path):
     topic = topic_prefix + ev.TOPIC_REGULATION_CHANGES
-    create_topics(bootstrap_servers, [topic])
+    ensure_topics(bootstrap_servers, [topic], 2)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"regulation_id": "R-9", "title": "条例", "change_kind": "amended",
                                "changed_on": "2026-02-30", "affected_departments": ["yh-edu"]}), encoding="utf-8")
@@ -129,7 +119,7 @@ def send_violations(bootstrap_servers: str, topic: str, events: list[dict]) -> N
 
 def test_watch_prints_one_readable_line_per_violation(bootstrap_servers, topic_prefix, cli_env, registry_file):
     topic = topic_prefix + ev.TOPIC_VIOLATIONS
-    create_topics(bootstrap_servers, [topic])
+    ensure_topics(bootstrap_servers, [topic], 2)
     send_violations(bootstrap_servers, topic, [violation_event(1, "jyj"), violation_event(2, "czj")])
 
     env = dict(cli_env, TRACKER_DEPARTMENTS_FILE=str(registry_file))
@@ -152,7 +142,7 @@ def test_watch_prints_one_readable_line_per_violation(bootstrap_servers, topic_p
 
 def test_watchers_in_one_group_share_the_work(bootstrap_servers, topic_prefix, cli_env, registry_file):
     topic = topic_prefix + ev.TOPIC_VIOLATIONS
-    create_topics(bootstrap_servers, [topic], partitions=2)
+    ensure_topics(bootstrap_servers, [topic], 2)
     events = [violation_event(n, "jyj" if n % 2 else "czj") for n in range(10)]
     send_violations(bootstrap_servers, topic, events)
 
@@ -174,7 +164,7 @@ def test_watch_without_from_beginning_shows_only_new_events(bootstrap_servers, t
                                                             group):
     """The old events sit in one multi-record batch, after which the bundled broker's ListOffsets is wrong."""
     topic = topic_prefix + ev.TOPIC_VIOLATIONS
-    create_topics(bootstrap_servers, [topic], partitions=2)
+    ensure_topics(bootstrap_servers, [topic], 2)
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=50, batch_size=1 << 20)
     for n in range(20):
         producer.send(topic, key=b"jyj", value=ev.encode_cloudevent(violation_event(n, "jyj")))
