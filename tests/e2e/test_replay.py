@@ -12,7 +12,7 @@ import pytest
 
 from models.clock import SHANGHAI
 from streams.publisher import EventPublisher
-from tests.e2e.test_publish_watch import create_topics
+from streams.topics import ensure_topics
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ def publish_history(bootstrap_servers: str, prefix: str) -> None:
     """A quarter's upstream events, as the upstream systems would have published them (in any order)."""
     from models.events import INPUT_TOPICS
 
-    create_topics(bootstrap_servers, [prefix + topic for topic in INPUT_TOPICS])
+    ensure_topics(bootstrap_servers, [prefix + topic for topic in INPUT_TOPICS], 2)
     with EventPublisher(bootstrap_servers, topic_prefix=prefix, source="/yuhua/legal-affairs") as legal:
         legal.regulation_changed(regulation_id="R-2025-01", title="湖南省政务数据管理办法（修订）", change_kind="amended",
                                  changed_on="2025-01-06", affected_departments=["jyj", "czj", "mzj"],
