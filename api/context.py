@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from models.clock import Clock
+from models.ports import Clock
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ class ApiContext:
     worker_status: Callable[[], dict] | None = None  # the worker's counters, when the API runs inside it
 
     async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking ``models.queries`` function with a fresh session, off the event loop."""
+        """Run a blocking ``models.sql.queries`` function with a fresh session, off the event loop."""
 
         def run() -> T:
             with Session(self.engine) as session:

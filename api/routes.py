@@ -1,6 +1,6 @@
 """The JSON routes dashboards and upstream teams code against (see ``api.openapi`` for the description).
 
-Handlers only parse parameters, call ``models.queries`` off the event loop
+Handlers only parse parameters, call ``models.sql.queries`` off the event loop
 and answer JSON; the SQL and the domain's wording live in ``models``.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from api import params
 from api.context import context_of
 from api.jsonio import ApiError, json_response
 from calendars import CalendarError
-from models import queries
+from models.sql import queries
 
 OBLIGATION_STATUSES = ("open", "completed", "overdue")
 

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.table import render_table
     from config.settings import Settings
     from models.departments import RegistryError, load_registry
-    from models.queries import list_departments
+    from models.sql.queries import list_departments
 
     settings = Settings.from_env()
     try:

@@ -39,7 +39,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     from config.settings import Settings
     from models.clock import clock_from_spec, parse_instant
     from models.departments import RegistryError
-    from models.queries import evaluation
+    from models.sql.queries import evaluation
 
     if not 2000 <= args.year <= 2100:
         print(f"catalog-tracker report: year {args.year} is out of range (2000-2100)", file=sys.stderr)

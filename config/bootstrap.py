@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from config.settings import Settings
-from models.clock import Clock, clock_from_spec
+from models.clock import clock_from_spec
+from models.ports import Clock
 from models.departments import DepartmentRegistry, load_registry
-from models.migrate import upgrade
-from models.outbox import Outbox
+from models.sql.migrate import upgrade
+from models.sql.outbox import Outbox
 from models.policy import PolicySet, load_policies
-from models.repository import sql_unit_of_work_factory
+from models.sql.repository import sql_unit_of_work_factory
 from models.service import Tracker
-from models.sql import create_engine
+from models.sql.engine import create_engine
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -1,6 +1,7 @@
-"""The domain of catalog-tracker in plain Python, and beside it its SQL persistence.
+"""The domain of catalog-tracker in plain Python, and in ``models.sql`` its SQL persistence.
 
-Domain (no database, no broker):
+Domain (no database, no broker, no framework):
+- ``ports``: every port the domain talks through (repository, unit of work, calendar, clock, outbox, lease).
 - ``events``: the event contract of EVENTS.md (parse, validate, build CloudEvents).
 - ``policy``: policy files (limits, reminder stages, rules, citations, validity) and ``PolicyError``.
 - ``departments``: the department registry.
@@ -9,7 +10,5 @@ Domain (no database, no broker):
 - ``service``: the ``Tracker`` the stream agents and the scheduler call (``apply_batch``, ``tick``,
   ``reschedule_for_calendar``) through a unit of work.
 
-Persistence (SQLAlchemy 2, beside the domain):
-- ``tables`` (schema), ``migrations``/``migrate`` (Alembic, run from code), ``sql`` (engines, SQLite setup),
-  ``repository`` (the SQL unit of work), ``outbox`` (what the relay reads, leases), ``queries`` (read side).
+Persistence: ``models.sql`` (SQLAlchemy 2 Core, Alembic), the ports' SQL implementation and the read side.
 """

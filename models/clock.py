@@ -18,15 +18,11 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from models.ports import Clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware."""
 
 
 def parse_instant(text: str) -> datetime:

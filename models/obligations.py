@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from models.calendar_port import Calendar
+from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.policy import ObligationKind, Policy
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from models.calendar_port import Calendar
+from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.obligations import OPEN, Obligation, stable_id
 

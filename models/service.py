@@ -17,15 +17,15 @@ from typing import Callable, Sequence, TypeVar
 
 from models import events as ev
 from models import messages
-from models.calendar_port import Calendar
-from models.clock import Clock
+from models.ports import Calendar
+from models.ports import Clock
 from models.departments import DepartmentRegistry
 from models.events import InboundEvent
 from models.obligations import (ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation,
                                 reschedule)
 from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, Policy, PolicySet
 from models.reminders import send_reminder
-from models.repository import AbstractUnitOfWork, PendingResolution, Unassessed
+from models.ports import AbstractUnitOfWork, PendingResolution, Unassessed
 from models.triggers import trigger_of
 from models.violations import Violation, content_violations, day_text, overdue_violation
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from models.calendar_port import Calendar
+from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.events import CatalogUpdated, InboundEvent, ResourceChange
 from models.obligations import Obligation, stable_id

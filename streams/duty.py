@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from models.clock import Clock
+from models.ports import Clock
 from streams.relay import OutboxRelay
 
 log = logging.getLogger(__name__)

@@ -33,22 +33,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
+from models.ports import OutboxPort
+
 log = logging.getLogger(__name__)
-
-
-class OutboxPort(Protocol):
-    """What the relay needs from ``models.outbox.Outbox``."""
-
-    def pending(self, limit: int = 500) -> list: ...
-    def mark_sent(self, sent: Iterable[tuple[int, int, int]]) -> int: ...
-    def last_sent_offset(self, topic: str, partition: int) -> int | None: ...
-    def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int: ...
 
 
 def partition_for(key: bytes | None, event_id: str, partitions: int) -> int:

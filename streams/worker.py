@@ -20,7 +20,7 @@ import mode
 from aiohttp import web
 
 from config.settings import Settings
-from models.clock import Clock
+from models.ports import Clock
 from models.events import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
@@ -41,7 +41,7 @@ class WorkerParts:
 
     settings: Settings
     tracker: Any  # models.service.Tracker
-    outbox: Any  # models.outbox.Outbox
+    outbox: Any  # models.sql.outbox.Outbox
     clock: Clock
     api_app: Callable[["Worker"], web.Application] | None = None  # builds the HTTP API, given the worker
     calendar: Any = None  # calendars.LiveCalendar: reloaded when its files change

@@ -232,7 +232,7 @@ class Pipeline:
     @property
     def engine(self):
         if self._engine is None:
-            from models.sql import create_engine
+            from models.sql.engine import create_engine
 
             self._engine = create_engine(self.database_url)
         return self._engine

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from models import tables as t
+from models.sql import tables as t
 from models.clock import parse_instant as at
 from models.events import CATALOG_UPDATED, REGULATION_CHANGED, build_cloudevent, encode_cloudevent
 from models.events import TOPIC_CATALOG_UPDATES as UPD

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from kafka import TopicPartition
 
 from config.settings import CONFIG_DIR
-from models import tables as t
+from models.sql import tables as t
 from models.clock import parse_instant as at
 from models.departments import load_registry
 from models.events import (CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED, REGULATION_CHANGED,

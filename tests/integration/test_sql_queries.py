@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 from calendars import load_calendar
 from config.bootstrap import build_tracker
 from config.settings import Settings
-from models import queries
+from models.sql import queries
 from models.clock import ManualClock
-from models.migrate import upgrade
+from models.sql.migrate import upgrade
 from models.service import Accepted
-from models.sql import create_engine
+from models.sql.engine import create_engine
 from tests.unit.model_fakes import (catalog_updated, objection_raised, real_registry, regulation_changed,
                                     shanghai)
 

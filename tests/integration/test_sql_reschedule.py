@@ -13,11 +13,11 @@ from calendars import LiveCalendar
 from config.bootstrap import build_tracker
 from config.settings import Settings
 from models import events as ev
-from models import tables as t
+from models.sql import tables as t
 from models.clock import ManualClock
-from models.migrate import upgrade
+from models.sql.migrate import upgrade
 from models.service import Accepted
-from models.sql import create_engine
+from models.sql.engine import create_engine
 from tests.unit.model_fakes import CONFIG_DIR, catalog_updated, regulation_changed, shanghai
 
 NOTICE_2026 = CONFIG_DIR / "calendars" / "2026.yaml"

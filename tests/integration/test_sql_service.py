@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from config.bootstrap import build_tracker
 from config.settings import Settings
 from models import events as ev
-from models import tables as t
+from models.sql import tables as t
 from models.clock import ManualClock
-from models.migrate import current_revision, upgrade
-from models.outbox import Outbox
+from models.sql.migrate import current_revision, upgrade
+from models.sql.outbox import Outbox
 from models.service import Accepted, Rejected
-from models.sql import create_engine
+from models.sql.engine import create_engine
 from tests.unit.model_fakes import catalog_updated, regulation_changed, shanghai
 
 

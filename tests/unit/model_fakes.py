@@ -1,7 +1,7 @@
 """Fakes for the models' ports: a weekends-only calendar and an in-memory unit of work.
 
 They keep the same contracts as ``calendars.WorkingDayCalendar`` and
-``models.repository.SqlRepository`` (including rollback and optimistic
+``models.sql.repository.SqlRepository`` (including rollback and optimistic
 versions), so the service can be tested in milliseconds.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from models.clock import SHANGHAI
 from models.departments import load_registry
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.policy import load_policies
-from models.repository import AbstractRepository, AbstractUnitOfWork, PendingResolution
+from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -130,10 +130,6 @@ class FakeRepository(AbstractRepository):
 
     def _copies(self, predicate) -> list[Obligation]:
         return [copy.deepcopy(o) for o in sorted(self.s.obligations.values(), key=lambda o: o.id) if predicate(o)]
-
-    def get_obligation(self, obligation_id):
-        found = self._copies(lambda o: o.id == obligation_id)
-        return found[0] if found else None
 
     def obligations_for_trigger(self, trigger_event_id, department, kind):
         return self._copies(lambda o: (o.trigger_event_id, o.department, o.kind) == (trigger_event_id, department, kind))

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from cli.report import csv_rows, render, write_csv
-from models.queries import _evaluation_row, year_end
+from models.sql.queries import _evaluation_row, year_end
 from tests.unit.model_fakes import real_registry
 
 REGISTRY = real_registry()

@@ -25,8 +25,8 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models import tables as t
-from models.sql import insert_ignoring_duplicates, write_transaction
+from models.sql import tables as t
+from models.sql.engine import insert_ignoring_duplicates, write_transaction
 
 
 @dataclass(frozen=True)

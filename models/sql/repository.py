@@ -1,8 +1,8 @@
-"""The repository port, its SQL adapter and the unit of work.
+"""The SQL adapter of the repository port and the unit of work (``models.ports``).
 
-The service only talks to ``AbstractRepository`` inside a unit of work; the
-SQL adapter maps obligations to rows with SQLAlchemy Core (``models.tables``),
-and a fake in ``tests/unit/model_fakes.py`` keeps the same contract in memory.
+The service only talks to ``AbstractRepository`` inside a unit of work; this
+adapter maps obligations to rows with SQLAlchemy Core (``models.sql.tables``),
+and a fake in ``tests/fakes.py`` keeps the same contract in memory.
 
 Writes that may race (reminders, violations, outbox rows, processed events)
 are inserts that ignore an existing key and report whether they inserted;
@@ -11,129 +11,18 @@ someone else changed the row first, so the whole transaction is retried.
 """
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models import tables as t
 from models.events import TOPIC_DEAD_LETTERS as EVENT_REJECTED_TOPIC
-from models.messages import OutgoingMessage
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
-from models.outbox import headers_to_json
-from models.reminders import Reminder
-from models.sql import (insert_ignoring_duplicates, insert_many_ignoring_duplicates, insert_returning_new_keys,
-                        write_connection)
-from models.violations import Violation
-
-
-@dataclass(frozen=True)
-class PendingResolution:
-    """A completion that arrived before its trigger; it completes the obligation when the trigger comes."""
-
-    department: str
-    trigger_key: str  # the trigger's event id, or "objection:<objection id>"
-    update_event_id: str
-    update_source: str
-    submitted_at: datetime
-    catalog_version: str
-
-
-@dataclass(frozen=True)
-class Unassessed:
-    source: str
-    event_id: str
-    type: str
-    start_day: date
-    departments: tuple[str, ...]
-    reason: str
-    recorded_at: datetime
-    event: dict[str, Any]
-
-
-class AbstractRepository(abc.ABC):
-    @abc.abstractmethod
-    def mark_processed(self, source: str, event_id: str, event_type: str, at: datetime) -> bool:
-        """Record an input event; False when it was processed before (a duplicate)."""
-
-    def mark_processed_many(self, events: list[tuple[str, str, str]], at: datetime) -> set[tuple[str, str]]:
-        """Record (source, id, type) of a batch; the (source, id) keys that were new (not duplicates)."""
-        return {(source, event_id) for source, event_id, event_type in events
-                if self.mark_processed(source, event_id, event_type, at)}
-
-    @abc.abstractmethod
-    def forget_processed(self, source: str, event_id: str) -> None:
-        """Undo ``mark_processed`` for an event that was rejected, so a corrected re-publication counts."""
-
-    @abc.abstractmethod
-    def add_obligation(self, obligation: Obligation) -> bool: ...
-
-    @abc.abstractmethod
-    def save_obligation(self, obligation: Obligation) -> None:
-        """Write changes; raises ConcurrentUpdate when the stored version moved on."""
-
-    @abc.abstractmethod
-    def get_obligation(self, obligation_id: str) -> Obligation | None: ...
-
-    @abc.abstractmethod
-    def obligations_for_trigger(self, trigger_event_id: str, department: str, kind: str) -> list[Obligation]: ...
-
-    @abc.abstractmethod
-    def unfinished_obligations(self, department: str, kind: str, started_by: date) -> list[Obligation]: ...
-
-    @abc.abstractmethod
-    def obligations_for_subject(self, kind: str, department: str, subject_ref: str) -> list[Obligation]: ...
-
-    @abc.abstractmethod
-    def add_pending_resolution(self, pending: PendingResolution) -> bool: ...
-
-    @abc.abstractmethod
-    def take_pending_resolutions(self, department: str, trigger_key: str) -> list[PendingResolution]:
-        """Remove and return the waiting completions for a trigger, earliest submission first."""
-
-    @abc.abstractmethod
-    def add_history(self, obligation_id: str, at: datetime, what: str, event_id: str | None,
-                    detail: dict) -> None: ...
-
-    @abc.abstractmethod
-    def add_reminder(self, reminder: Reminder) -> bool: ...
-
-    @abc.abstractmethod
-    def add_violation(self, violation: Violation) -> bool: ...
-
-    @abc.abstractmethod
-    def add_outbox(self, message: OutgoingMessage, now: datetime) -> bool: ...
-
-    @abc.abstractmethod
-    def add_unassessed(self, record: Unassessed) -> bool: ...
-
-    @abc.abstractmethod
-    def due_for_overdue(self, now: datetime, limit: int) -> list[Obligation]: ...
-
-    @abc.abstractmethod
-    def due_for_reminder(self, now: datetime, limit: int) -> list[Obligation]: ...
-
-    @abc.abstractmethod
-    def open_obligations(self) -> list[Obligation]: ...
-
-
-class AbstractUnitOfWork(abc.ABC):
-    repo: AbstractRepository
-
-    def __enter__(self) -> "AbstractUnitOfWork":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.rollback()
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None: ...
+from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
+from models.sql import tables as t
+from models.sql.engine import (insert_ignoring_duplicates, insert_many_ignoring_duplicates,
+                               insert_returning_new_keys, write_connection)
+from models.sql.outbox import headers_to_json
 
 
 # ------------------------------------------------------------------ SQL adapter
@@ -160,10 +49,9 @@ def obligation_from_row(row) -> Obligation:
 _O = t.obligations.c
 _P = t.pending_resolutions.c
 _SELECT_OBLIGATIONS = sa.select(t.obligations)
-# Statements built once: building a statement costs more than running it (see models.sql).
+# Statements built once: building a statement costs more than running it (see models.sql.engine).
 _UPDATE_OBLIGATION = sa.update(t.obligations).where(_O.id == sa.bindparam("b_id"),
                                                      _O.version == sa.bindparam("b_version"))
-_BY_ID = _SELECT_OBLIGATIONS.where(_O.id == sa.bindparam("id"))
 _BY_TRIGGER = _SELECT_OBLIGATIONS.where(_O.trigger_event_id == sa.bindparam("trigger"),
                                         _O.department == sa.bindparam("department"),
                                         _O.kind == sa.bindparam("kind")).order_by(_O.id)
@@ -270,10 +158,6 @@ class SqlRepository(AbstractRepository):
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"obligation {obligation.id} changed since it was read")
         obligation.version += 1
-
-    def get_obligation(self, obligation_id):
-        found = self._obligations(_BY_ID, id=obligation_id)
-        return found[0] if found else None
 
     def obligations_for_trigger(self, trigger_event_id, department, kind):
         return self._obligations(_BY_TRIGGER, trigger=trigger_event_id, department=department, kind=kind)

@@ -1,13 +1,13 @@
-"""Alembic environment: runs on the connection handed over by ``models.migrate``.
+"""Alembic environment: runs on the connection handed over by ``models.sql.migrate``.
 
-No alembic.ini: ``models.migrate.upgrade(engine_or_url)`` builds the config in
+No alembic.ini: ``models.sql.migrate.upgrade(engine_or_url)`` builds the config in
 code and passes an open connection in ``config.attributes["connection"]``.
 """
 from __future__ import annotations
 
 from alembic import context
 
-from models.tables import metadata
+from models.sql.tables import metadata
 
 target_metadata = metadata
 
@@ -21,5 +21,5 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():  # pragma: no cover - offline SQL scripts are not used here
-    raise RuntimeError("catalog-tracker migrations run online only (models.migrate.upgrade)")
+    raise RuntimeError("catalog-tracker migrations run online only (models.sql.migrate.upgrade)")
 run_migrations_online()

@@ -1,4 +1,4 @@
-"""Schema migrations, run from code (``upgrade(engine_or_url)``); Alembic scripts in ``models/migrations``."""
+"""Schema migrations, run from code (``upgrade(engine_or_url)``); Alembic scripts in ``models/sql/migrations``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from models.sql import create_engine, write_transaction
+from models.sql.engine import create_engine, write_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_ID = 7_412_019  # any constant shared by every catalog-tracker process

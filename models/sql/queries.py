@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import tables as t
+from models.sql import tables as t
 from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
 from models.obligations import COMPLETED, OPEN, OVERDUE

@@ -1,0 +1,225 @@
+"""Every port the domain talks through, in one place; the implementations live elsewhere.
+
+- ``Calendar``: the working-day calendar (``calendars.LiveCalendar``; a weekend-only fake in unit tests).
+- ``Clock``: what time it is (``models.clock``).
+- ``AbstractRepository`` / ``AbstractUnitOfWork``: the tracker's state inside one transaction
+  (``models.sql.repository``; ``tests.fakes`` in memory). Both run the same contract tests.
+- ``OutboxPort`` / ``LeasePort``: what the relay and the leader's duties need from the outbox
+  (``models.sql.outbox``).
+
+Protocols and abstract classes only: no database, no broker, no framework.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
+
+if TYPE_CHECKING:  # type names only: ports import no implementation at run time
+    from models.messages import OutgoingMessage
+    from models.obligations import Obligation
+    from models.reminders import Reminder
+    from models.violations import Violation
+
+
+# ------------------------------------------------------------------ calendar and clock
+
+class DeadlineLike(Protocol):
+    due_date: date
+    end: datetime
+    provisional_years: tuple[int, ...]
+    provisional: bool
+
+
+class ExplanationLike(Protocol):
+    def to_dict(self) -> dict[str, Any]:
+        """The explanation as JSON-able data."""
+
+    def text_zh(self) -> str:
+        """The explanation as a supervisor reads it."""
+
+
+class Calendar(Protocol):
+    def is_working_day(self, d: date) -> bool:
+        """Whether ``d`` is a working day (weekends, holidays and make-up days applied)."""
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The n-th working day after ``d`` (before it when n < 0); ``d`` itself never counts."""
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in (a, b]; negative when b < a."""
+
+    def deadline(self, start_day: date, n: int) -> DeadlineLike:
+        """The end of the n-th working day after ``start_day`` (民法典 第二百零一条)."""
+
+    def working_days_left(self, now: datetime, due_date: date) -> int:
+        """Working days in (local date of now, due_date]: 0 on the due day, negative once past."""
+
+    def explain(self, start_day: date, n: int) -> ExplanationLike:
+        """Which days a deadline counted and skipped, and why."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+
+
+# ------------------------------------------------------------------ records the repository keeps
+
+@dataclass(frozen=True)
+class PendingResolution:
+    """A completion that arrived before its trigger; it completes the obligation when the trigger comes."""
+
+    department: str
+    trigger_key: str  # the trigger's event id, or "objection:<objection id>"
+    update_event_id: str
+    update_source: str
+    submitted_at: datetime
+    catalog_version: str
+
+
+@dataclass(frozen=True)
+class Unassessed:
+    """An event outside every policy in force: flagged and listed, never judged."""
+
+    source: str
+    event_id: str
+    type: str
+    start_day: date
+    departments: tuple[str, ...]
+    reason: str
+    recorded_at: datetime
+    event: dict[str, Any]
+
+
+# ------------------------------------------------------------------ repository and unit of work
+
+class AbstractRepository(abc.ABC):
+    """The tracker's state as the service sees it, inside one unit of work.
+
+    Inserts that may race report whether they inserted (a duplicate is a no-op);
+    ``save_obligation`` raises ``ConcurrentUpdate`` when the stored version moved on.
+    """
+
+    @abc.abstractmethod
+    def mark_processed(self, source: str, event_id: str, event_type: str, at: datetime) -> bool:
+        """Record an input event; False when it was processed before (a duplicate)."""
+
+    def mark_processed_many(self, events: list[tuple[str, str, str]], at: datetime) -> set[tuple[str, str]]:
+        """Record (source, id, type) of a batch; the (source, id) keys that were new (not duplicates)."""
+        return {(source, event_id) for source, event_id, event_type in events
+                if self.mark_processed(source, event_id, event_type, at)}
+
+    @abc.abstractmethod
+    def forget_processed(self, source: str, event_id: str) -> None:
+        """Undo ``mark_processed`` for an event that was rejected, so a corrected re-publication counts."""
+
+    @abc.abstractmethod
+    def add_obligation(self, obligation: "Obligation") -> bool:
+        """Store a new obligation; False when one with its id exists."""
+
+    @abc.abstractmethod
+    def save_obligation(self, obligation: "Obligation") -> None:
+        """Write changes; raises ConcurrentUpdate when the stored version moved on."""
+
+    @abc.abstractmethod
+    def obligations_for_trigger(self, trigger_event_id: str, department: str, kind: str) -> list["Obligation"]:
+        """The department's obligations of ``kind`` opened by one triggering event, by id."""
+
+    @abc.abstractmethod
+    def unfinished_obligations(self, department: str, kind: str, started_by: date) -> list["Obligation"]:
+        """Open or overdue obligations of ``kind`` whose start day is on or before ``started_by``, by id."""
+
+    @abc.abstractmethod
+    def obligations_for_subject(self, kind: str, department: str, subject_ref: str) -> list["Obligation"]:
+        """Obligations of ``kind`` about one subject (e.g. an objection id), by id."""
+
+    @abc.abstractmethod
+    def add_pending_resolution(self, pending: PendingResolution) -> bool:
+        """Keep a completion whose trigger has not arrived; False when it is kept already."""
+
+    @abc.abstractmethod
+    def take_pending_resolutions(self, department: str, trigger_key: str) -> list[PendingResolution]:
+        """Remove and return the waiting completions for a trigger, earliest submission first."""
+
+    @abc.abstractmethod
+    def add_history(self, obligation_id: str, at: datetime, what: str, event_id: str | None,
+                    detail: dict) -> None:
+        """Append one entry to an obligation's history (opened, reminded, completed, ...)."""
+
+    @abc.abstractmethod
+    def add_reminder(self, reminder: "Reminder") -> bool:
+        """Record a reminder stage as sent; False when that stage was recorded before."""
+
+    @abc.abstractmethod
+    def add_violation(self, violation: "Violation") -> bool:
+        """Record a violation; False when one with its id exists."""
+
+    @abc.abstractmethod
+    def add_outbox(self, message: "OutgoingMessage", now: datetime) -> bool:
+        """Queue an outgoing event for the relay; False when its CloudEvents id is queued already."""
+
+    @abc.abstractmethod
+    def add_unassessed(self, record: Unassessed) -> bool:
+        """List an event no policy judges; False when it is listed already."""
+
+    @abc.abstractmethod
+    def due_for_overdue(self, now: datetime, limit: int) -> list["Obligation"]:
+        """Open obligations whose deadline ended at or before ``now``, earliest first."""
+
+    @abc.abstractmethod
+    def due_for_reminder(self, now: datetime, limit: int) -> list["Obligation"]:
+        """Open obligations whose next reminder time has come and whose deadline has not ended."""
+
+    @abc.abstractmethod
+    def open_obligations(self) -> list["Obligation"]:
+        """Every open obligation, by id."""
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """One transaction: ``commit()`` makes it durable; leaving the block without it rolls back."""
+
+    repo: AbstractRepository
+
+    def __enter__(self) -> "AbstractUnitOfWork":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make every change of the unit durable at once."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Drop every change of the unit."""
+
+
+# ------------------------------------------------------------------ outbox and lease
+
+class OutboxPort(Protocol):
+    """What the relay needs from the outbox."""
+
+    def pending(self, limit: int = 500) -> list:
+        """Unsent messages, oldest first."""
+
+    def mark_sent(self, sent: Iterable[tuple[int, int, int]]) -> int:
+        """Record (outbox id, partition, offset) of each message the broker acknowledged."""
+
+    def last_sent_offset(self, topic: str, partition: int) -> int | None:
+        """The highest offset recorded for a partition, or None."""
+
+    def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int:
+        """Mark as sent the messages found on the broker after a crash (event id -> offset)."""
+
+
+class LeasePort(Protocol):
+    """A named lease in shared storage: one holder at a time (the leader's duties)."""
+
+    def try_acquire_lease(self, name: str, holder: str, ttl_seconds: float, now_utc: datetime) -> bool:
+        """Take or renew the lease; True when ``holder`` holds it until now + ttl."""
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (on shutdown), if ``holder`` holds it."""
