@@ -35,9 +35,12 @@ sys.path.insert(0, str(REPO))
 
 from kafka import KafkaProducer  # noqa: E402
 
+from models.cloudevents import encode as encode_cloudevent  # noqa: E402
 from models.departments import load_registry  # noqa: E402
-from models.events import REGULATION_CHANGED, TOPIC_REGULATION_CHANGES, build_cloudevent, encode_cloudevent  # noqa: E402
+from models.events import REGULATION_CHANGED  # noqa: E402
+from models.validation import build_cloudevent  # noqa: E402
 from streams.broker import free_port, start_local_broker, wait_until  # noqa: E402
+from streams.topics import REGULATION_CHANGES as TOPIC_REGULATION_CHANGES  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 
 PARTITIONS = 4

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from models import cloudevents as ce
 from models import events as ev
 
 EXIT_INVALID = 2
@@ -137,7 +138,7 @@ def event_from_args(args: argparse.Namespace, now_iso: str) -> dict[str, Any]:
     if event_type == ev.CATALOG_UPDATED and "submitted_at" not in data:
         data["submitted_at"] = now_iso
     event = {
-        "specversion": envelope.get("specversion", ev.SPECVERSION),
+        "specversion": envelope.get("specversion", ce.SPECVERSION),
         "id": args.id or envelope.get("id"),
         "source": args.source or envelope.get("source") or DEFAULT_SOURCE,
         "type": event_type,
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     departments = None if args.no_registry_check else registry_codes(settings)
     try:
-        event = event_from_args(args, ev.format_timestamp(datetime.now(timezone.utc)))
+        event = event_from_args(args, ce.format_timestamp(datetime.now(timezone.utc)))
         validate_event(event, departments=departments, max_bytes=settings.max_event_bytes)
     except ev.InvalidEvent as exc:
         print(f"catalog-tracker publish: invalid event, nothing sent: {exc.reason}", file=sys.stderr)

@@ -127,7 +127,7 @@ def read_input_topics(settings, timeout: float) -> list:
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    from models.events import INPUT_TOPICS
+    from streams.topics import INPUT_TOPICS
     from streams.replay import RecordedMessage, published_instant
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,

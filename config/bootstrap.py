@@ -25,6 +25,7 @@ from models.sql.migrate import upgrade
 from models.sql.outbox import Outbox
 from models.policy import PolicySet, load_policies
 from models.sql.repository import sql_unit_of_work_factory
+from streams.topics import topic_of_type
 from models.service import Tracker
 from models.sql.engine import create_engine
 
@@ -53,7 +54,7 @@ def build_tracker(settings: Settings, clock: Clock | None = None, engine: Engine
                   calendar=None) -> Tracker:
     engine = engine if engine is not None else build_engine(settings)
     return Tracker(
-        sql_unit_of_work_factory(engine),
+        sql_unit_of_work_factory(engine, topic_of_type),
         calendar if calendar is not None else build_calendar(settings),
         build_policies(settings),
         build_registry(settings),

@@ -3,53 +3,40 @@
 Every outgoing event has a deterministic CloudEvents ``id`` so a replay or a
 second worker writes the same id, which the outbox's unique key turns into a
 no-op. Keys are department codes, so one department's events stay in order.
+Which topic a message goes to is the relay's business (``streams.topics``).
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models import cloudevents as ce
 from models import events as ev
+from models.ids import dead_letter_id
 from models.obligations import Obligation
+from models.ports import Origin
 from models.reminders import Reminder
+from models.validation import to_cloudevent_dict
 from models.violations import Violation
-
-STRUCTURED_HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", ev.STRUCTURED_CONTENT_TYPE.encode()),)
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    topic: str  # logical topic, without prefix
     key: bytes | None
     event_id: str
     cloudevent: dict[str, Any]
 
-    def value(self) -> bytes:
-        return ev.encode_cloudevent(self.cloudevent)
-
-    def headers(self) -> tuple[tuple[str, bytes], ...]:
-        return (*STRUCTURED_HEADERS, ("ce_id", self.event_id.encode("utf-8")),
-                ("ce_type", self.cloudevent["type"].encode("utf-8")))
+    @property
+    def type(self) -> str:
+        return self.cloudevent["type"]
 
 
 def _message(event_type: str, event_id: str, department: str | None, time: datetime,
              data: dict[str, Any]) -> OutgoingMessage:
-    cloudevent = {
-        "specversion": ev.SPECVERSION,
-        "id": event_id,
-        "source": ev.TRACKER_SOURCE,
-        "type": event_type,
-        "time": ev.format_timestamp(time),
-        "datacontenttype": "application/json",
-        "data": ev._jsonable(data),
-    }
-    if department:
-        cloudevent["subject"] = department
-    return OutgoingMessage(ev.TOPIC_OF_TYPE[event_type], department.encode() if department else None,
-                           event_id, cloudevent)
+    return OutgoingMessage(department.encode() if department else None, event_id,
+                           ce.envelope(event_type, event_id, ev.TRACKER_SOURCE, time, data, department or None))
 
 
 def obligation_fields(obligation: Obligation) -> dict[str, Any]:
@@ -127,27 +114,15 @@ def violation_message(violation: Violation) -> OutgoingMessage:
     return _message(ev.VIOLATION_DETECTED, violation.id, violation.department, violation.detected_at, data)
 
 
-def dead_letter_id(topic: str, partition: int, offset: int) -> str:
-    digest = hashlib.sha256(f"{topic}\x1f{partition}\x1f{offset}".encode()).hexdigest()[:32]
-    return f"dl-{digest}"
-
-
-def dead_letter(*, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                headers: tuple[tuple[str, bytes], ...], reason: str, now: datetime,
-                department: str | None = None, event: ev.InboundEvent | None = None) -> OutgoingMessage:
-    """One dead letter per input message, keyed (for dedup) by topic, partition and offset."""
-    data: dict[str, Any] = {
-        "topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "reason": reason,
-        "value_base64": base64.b64encode(value).decode("ascii") if value is not None else None,
-        "key_base64": base64.b64encode(key).decode("ascii") if key is not None else None,
-        "headers": [[name, base64.b64encode(raw or b"").decode("ascii")] for name, raw in headers],
-    }
+def dead_letter(*, origin: Origin, reason: str, now: datetime, department: str | None = None,
+                event: ev.InboundEvent | None = None) -> OutgoingMessage:
+    """One dead letter per input (its id derives from the origin's reference): where it was, its bytes, why."""
+    data: dict[str, Any] = {**origin.record(), "reason": reason}
     if event is not None:
+        if data.get("value_base64") is None:  # an origin without the bytes: the event as it was read
+            data["value_base64"] = base64.b64encode(ce.encode(to_cloudevent_dict(event))).decode("ascii")
         data |= {"event_id": event.id, "event_source": event.source, "event_type": event.type}
-    message = _message(ev.EVENT_REJECTED, dead_letter_id(topic, partition, offset), department, now, data)
-    if department is None and key is not None:
-        message = OutgoingMessage(message.topic, key, message.event_id, message.cloudevent)
+    message = _message(ev.EVENT_REJECTED, dead_letter_id(*origin.reference()), department, now, data)
+    if department is None and origin.key is not None:
+        message = OutgoingMessage(origin.key, message.event_id, message.cloudevent)
     return message

@@ -14,9 +14,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.policy import ObligationKind, Policy
+from models.ports import Calendar
 
 OPEN = "open"
 COMPLETED = "completed"

@@ -1,5 +1,6 @@
 """Every port the domain talks through, in one place; the implementations live elsewhere.
 
+- ``Origin``: where an input came from (``streams.ingest.KafkaOrigin``), opaque to the domain.
 - ``Calendar``: the working-day calendar (``calendars.LiveCalendar``; a weekend-only fake in unit tests).
 - ``Clock``: what time it is (``models.clock``).
 - ``AbstractRepository`` / ``AbstractUnitOfWork``: the tracker's state inside one transaction
@@ -63,6 +64,20 @@ class Calendar(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant, timezone-aware."""
+
+
+# ------------------------------------------------------------------ where an input came from
+
+class Origin(Protocol):
+    """Where an input came from, as the adapter that read it knows it; the domain passes it on uninterpreted."""
+
+    key: bytes | None  # the message key, kept on the input's dead letter when it names no department
+
+    def reference(self) -> tuple[str, ...]:
+        """Parts naming the input uniquely (for Kafka: topic, partition, offset); a dead letter's id."""
+
+    def record(self) -> dict[str, Any]:
+        """JSON-able fields a dead letter carries so a person can find and replay the input (EVENTS.md)."""
 
 
 # ------------------------------------------------------------------ records the repository keeps

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.obligations import OPEN, Obligation, stable_id
+from models.ports import Calendar
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,14 @@ from typing import Callable, Sequence, TypeVar
 
 from models import events as ev
 from models import messages
-from models.ports import Calendar
-from models.ports import Clock
 from models.departments import DepartmentRegistry
 from models.events import InboundEvent
-from models.obligations import (ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation,
-                                reschedule)
+from models.obligations import ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation, reschedule
 from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, Policy, PolicySet
+from models.ports import AbstractUnitOfWork, Calendar, Clock, Origin, PendingResolution, Unassessed
 from models.reminders import send_reminder
-from models.ports import AbstractUnitOfWork, PendingResolution, Unassessed
 from models.triggers import trigger_of
+from models.validation import to_cloudevent_dict
 from models.violations import Violation, content_violations, day_text, overdue_violation
 
 log = logging.getLogger(__name__)
@@ -37,32 +35,17 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Accepted:
-    """A message that parsed into a valid event, with where it came from.
+    """A message that parsed into a valid event, and where it came from (kept on its dead letter, if any)."""
 
-    ``key``/``value``/``headers`` (optional) are the original message; when
-    given, a dead letter written for this event (unknown department, outside
-    every policy) carries these exact bytes instead of a re-encoding.
-    """
-
-    topic: str
-    partition: int
-    offset: int
     event: InboundEvent
-    key: bytes | None = None
-    value: bytes | None = None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    origin: Origin
 
 
 @dataclass(frozen=True)
 class Rejected:
     """A message that could not be parsed; it becomes one dead letter."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+    origin: Origin
     reason: str
 
 
@@ -123,8 +106,7 @@ class Tracker:
                 [(i.event.source, i.event.id, i.event.type) for i in items if isinstance(i, Accepted)], now)
             for item in items:
                 if isinstance(item, Rejected):
-                    self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, item.value,
-                                      item.headers, item.reason, now, result)
+                    self._dead_letter(uow, item.origin, item.reason, now, result)
                 elif item.event.key in new_keys:
                     new_keys.discard(item.event.key)  # a second copy in the same batch is a duplicate
                     self._apply_accepted(uow, item, now, result)
@@ -172,12 +154,10 @@ class Tracker:
             if rejection.unassessed:
                 uow.repo.add_unassessed(Unassessed(event.source, event.id, event.type, event.start_day(),
                                                    event.departments(), rejection.reason, now,
-                                                   ev.to_cloudevent_dict(event)))
+                                                   to_cloudevent_dict(event)))
                 result.unassessed += 1
-            value = item.value if item.value is not None else ev.encode_cloudevent(ev.to_cloudevent_dict(event))
             departments = event.departments()
-            self._dead_letter(uow, item.topic, item.partition, item.offset, item.key, value, item.headers,
-                              rejection.reason, now, result, event=event,
+            self._dead_letter(uow, item.origin, rejection.reason, now, result, event=event,
                               department=departments[0] if len(departments) == 1 and departments[0] in self.registry
                               else None)
             return
@@ -308,12 +288,9 @@ class Tracker:
                                   "articles": list(violation.articles)})
         self._outbox(uow, messages.violation_message(violation), now, result)
 
-    def _dead_letter(self, uow: AbstractUnitOfWork, topic: str, partition: int, offset: int, key: bytes | None,
-                     value: bytes | None, headers: tuple[tuple[str, bytes], ...], reason: str, now: datetime,
+    def _dead_letter(self, uow: AbstractUnitOfWork, origin: Origin, reason: str, now: datetime,
                      result: BatchResult, event: InboundEvent | None = None, department: str | None = None) -> None:
-        message = messages.dead_letter(topic=topic, partition=partition, offset=offset, key=key, value=value,
-                                       headers=tuple(headers), reason=reason, now=now, department=department,
-                                       event=event)
+        message = messages.dead_letter(origin=origin, reason=reason, now=now, department=department, event=event)
         result.rejected += 1
         self._outbox(uow, message, now, result)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from models.ports import Calendar
 from models.clock import SHANGHAI
 from models.events import CatalogUpdated, InboundEvent, ResourceChange
 from models.obligations import Obligation, stable_id
 from models.policy import OVERDUE, SENSITIVE_DATA_OPENED, SHARE_SCOPE_NARROWED, Policy
+from models.ports import Calendar
 
 SHARE_NAMES_ZH = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
 OPEN_NAMES_ZH = {"unconditional": "无条件开放", "conditional": "有条件开放", "none": "不予开放"}

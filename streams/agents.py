@@ -7,7 +7,7 @@ transaction is done by then.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import faust
 
@@ -15,15 +15,20 @@ from streams.ingest import BatchApplier, decode_message
 
 
 def register_ingest_agent(app: faust.App, topics: Sequence[str], applier: BatchApplier, *, max_bytes: int,
+                          types_of_topic: Mapping[str, Sequence[str]] | None = None,
                           batch_size: int = 2000, batch_wait: float = 0.05):
-    """Add the ingest agent for ``topics`` (full names) to ``app``; returns the agent."""
+    """Add the ingest agent for ``topics`` (full names) to ``app``; returns the agent.
+
+    ``types_of_topic`` (full name -> event types): what each topic may carry; anything else is dead-lettered.
+    """
     source = app.topic(*topics)
 
     async def ingest(stream):
         async for events in stream.take_events(batch_size, within=batch_wait):
             items = [
                 decode_message(event.message.topic, event.message.partition, event.message.offset,
-                               event.message.key, event.message.value, event.message.headers, max_bytes=max_bytes)
+                               event.message.key, event.message.value, event.message.headers, max_bytes=max_bytes,
+                               types_of_topic=types_of_topic)
                 for event in events
             ]
             await applier.apply(items)

@@ -24,7 +24,9 @@ from datetime import date, datetime, time
 from typing import Any, Callable, Protocol
 
 from models import events as ev
+from models import validation
 from models.clock import SHANGHAI
+from streams import topics
 
 LEGAL_AFFAIRS = "/yuhua/legal-affairs"
 STAFFING_OFFICE = "/yuhua/staffing-office"
@@ -67,18 +69,18 @@ def demo_feed(today: date, calendar: Calendar, catalog_update_days: int) -> list
     reg_overdue, reg_due_soon = f"demo-{tag}-reg-1", f"demo-{tag}-reg-2"
 
     def event(type_: str, source: str, name: str, data: dict, when: datetime, subject: str | None = None):
-        built = ev.build_cloudevent(type_, source, data, id=f"demo-{tag}-{name}", subject=subject, time=when)
-        return DemoMessage(ev.TOPIC_OF_TYPE[type_], built)
+        built = validation.build_cloudevent(type_, source, data, id=f"demo-{tag}-{name}", subject=subject, time=when)
+        return DemoMessage(topics.TOPIC_OF_TYPE[type_], built)
 
     return [
-        DemoMessage(ev.TOPIC_REGULATION_CHANGES, ev.build_cloudevent(
+        DemoMessage(topics.REGULATION_CHANGES, validation.build_cloudevent(
             ev.REGULATION_CHANGED, LEGAL_AFFAIRS, {
                 "regulation_id": "HN-DFXFG-2021-政务数据管理",
                 "title": "湖南省政务数据管理办法（修订）",
                 "change_kind": "amended", "changed_on": overdue_start,
                 "affected_departments": ["wjj", "jyj", "mzj"],
             }, id=reg_overdue, time=_at(overdue_start, 10))),
-        DemoMessage(ev.TOPIC_REGULATION_CHANGES, ev.build_cloudevent(
+        DemoMessage(topics.REGULATION_CHANGES, validation.build_cloudevent(
             ev.REGULATION_CHANGED, LEGAL_AFFAIRS, {
                 "regulation_id": "HN-DFXFG-2020-优化营商环境",
                 "title": "湖南省优化营商环境条例（修正）",
@@ -121,7 +123,7 @@ def demo_feed(today: date, calendar: Calendar, catalog_update_days: int) -> list
             "resource_code": "RSJ-0031", "raised_on": wd(anchor, -2), "raised_by": "ybj",
         }, _at(wd(anchor, -2), 14), subject="rsj"),
         # Not a CloudEvent (cut off mid-object): the tracker must dead-letter it and go on.
-        DemoMessage(ev.TOPIC_CATALOG_UPDATES, raw=BAD_MESSAGE, key="jyj"),
+        DemoMessage(topics.CATALOG_UPDATES, raw=BAD_MESSAGE, key="jyj"),
     ]
 
 

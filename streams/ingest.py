@@ -15,53 +15,68 @@ the replay of anything already applied a no-op.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from models.events import InvalidEvent, parse_cloudevent
+from models.cloudevents import Headers, normalise_headers
+from models.events import InvalidEvent
 from models.service import Accepted, Rejected
+from models.validation import parse_cloudevent
 
 log = logging.getLogger(__name__)
 
 EXIT_DATABASE_UNAVAILABLE = 75  # EX_TEMPFAIL: the supervisor may restart us
 
 
-def normalise_headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
-    """Kafka headers as (name, bytes) pairs, whatever the client library gave."""
-    if not headers:
-        return ()
-    items = headers.items() if hasattr(headers, "items") else headers
-    result = []
-    for name, value in items:
-        if isinstance(name, (bytes, bytearray)):
-            name = bytes(name).decode("utf-8", "replace")
-        if value is None:
-            value = b""
-        elif isinstance(value, str):
-            value = value.encode("utf-8")
-        result.append((str(name), bytes(value)))
-    return tuple(result)
+@dataclass(frozen=True)
+class KafkaOrigin:
+    """Where a message was read: what its dead letter, if any, records (``models.ports.Origin``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+
+    def reference(self) -> tuple[str, ...]:
+        return (self.topic, str(self.partition), str(self.offset))
+
+    def record(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset,
+                "value_base64": _b64(self.value), "key_base64": _b64(self.key),
+                "headers": [[name, _b64(raw or b"")] for name, raw in self.headers]}
+
+
+def _b64(raw: bytes | None) -> str | None:
+    return base64.b64encode(raw).decode("ascii") if raw is not None else None
 
 
 def decode_message(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                   headers: Any, *, max_bytes: int) -> Accepted | Rejected:
-    """One Kafka message to ``Accepted`` (a valid event) or ``Rejected`` (reason and original bytes)."""
-    header_pairs = normalise_headers(headers)
+                   headers: Any, *, max_bytes: int,
+                   types_of_topic: Mapping[str, Sequence[str]] | None = None) -> Accepted | Rejected:
+    """One Kafka message to ``Accepted`` (a valid event) or ``Rejected`` (reason and original bytes).
+
+    ``types_of_topic`` (full topic name -> event types): an event of another type on ``topic`` is rejected.
+    """
+    origin = KafkaOrigin(topic, partition, offset, key, value, normalise_headers(headers))
     try:
-        event = parse_cloudevent(value, header_pairs, max_bytes=max_bytes)
+        event = parse_cloudevent(value, origin.headers, max_bytes=max_bytes)
+        allowed = types_of_topic.get(topic) if types_of_topic is not None else None
+        if allowed is not None and event.type not in allowed:
+            raise InvalidEvent(f"type {event.type} does not belong on topic {topic} "
+                               f"(it carries {', '.join(allowed)})")
     except InvalidEvent as exc:
-        return Rejected(topic=topic, partition=partition, offset=offset, key=key, value=value,
-                        headers=header_pairs, reason=exc.reason)
+        return Rejected(origin, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream: dead-letter it
         log.exception("parser failed on %s[%d]@%d", topic, partition, offset)
-        return Rejected(topic=topic, partition=partition, offset=offset, key=key, value=value,
-                        headers=header_pairs, reason=f"the message could not be parsed: {type(exc).__name__}: {exc}")
-    return Accepted(topic=topic, partition=partition, offset=offset, event=event, key=key, value=value,
-                    headers=header_pairs)
+        return Rejected(origin, f"the message could not be parsed: {type(exc).__name__}: {exc}")
+    return Accepted(event, origin)
 
 
 @dataclass

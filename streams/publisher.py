@@ -3,7 +3,7 @@ the staffing office, the catalog platform).
 
 Upstream engineers import ``EventPublisher`` instead of hand-writing CloudEvents:
 it builds the event, validates it with exactly the parser the tracker's worker
-uses (``models.events.parse_cloudevent`` on the very bytes that will be sent),
+uses (``models.validation.parse_cloudevent`` on the very bytes that will be sent),
 and only then sends it in structured JSON mode with the
 ``content-type: application/cloudevents+json`` header and the department code
 as the message key. An invalid event raises ``InvalidEvent`` with the reason
@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Collection, Iterable, Mapping, Protocol, Sequence
 
+from models import cloudevents as ce
 from models import events as ev
+from models import validation
+from streams import topics
 
 DEFAULT_SOURCE = "/yuhua/upstream"
-CONTENT_TYPE_HEADER = "content-type"
+CONTENT_TYPE_HEADER = ce.CONTENT_TYPE_HEADER
 
 
 class KafkaSender(Protocol):
@@ -73,9 +76,8 @@ def validate_event(event: Mapping[str, Any], *, departments: Collection[str] | N
     """
     if event.get("type") not in ev.INPUT_TYPES:
         raise ev.InvalidEvent(f"unknown type {event.get('type')!r}; expected one of {', '.join(ev.INPUT_TYPES)}")
-    value = ev.encode_cloudevent(event)
-    parsed = ev.parse_cloudevent(value, [(CONTENT_TYPE_HEADER, ev.STRUCTURED_CONTENT_TYPE.encode())],
-                                 max_bytes=max_bytes)
+    value = ce.encode(event)
+    parsed = validation.parse_cloudevent(value, ce.STRUCTURED_HEADERS, max_bytes=max_bytes)
     if departments is not None:
         unknown = [code for code in parsed.departments() if code not in departments]
         if unknown:
@@ -104,18 +106,18 @@ class EventPublisher:
     def build(self, type: str, data: Mapping[str, Any], *, id: str | None = None,
               subject: str | None = None, time: datetime | None = None) -> dict[str, Any]:
         """A validated structured-mode CloudEvent (dict); raises ``InvalidEvent``."""
-        event = ev.build_cloudevent(type, self.source, _drop_none(data), id=id, subject=subject, time=time)
+        event = validation.build_cloudevent(type, self.source, _drop_none(data), id=id, subject=subject, time=time)
         validate_event(event, departments=self.departments, max_bytes=self.max_bytes)
         return event
 
     def send_event(self, event: Mapping[str, Any], *, wait: bool = True, timeout: float = 30.0) -> PublishedEvent:
         """Validate a ready CloudEvent (e.g. read from a file) and send it to its topic."""
         value, parsed = validate_event(event, departments=self.departments, max_bytes=self.max_bytes)
-        topic = self.topic_prefix + ev.TOPIC_OF_TYPE[parsed.type]
+        topic = self.topic_prefix + topics.TOPIC_OF_TYPE[parsed.type]
         key = message_key(event)
         future = self.producer.send(
             topic, value=value, key=key.encode("utf-8") if key else None,
-            headers=[(CONTENT_TYPE_HEADER, ev.STRUCTURED_CONTENT_TYPE.encode("ascii"))],
+            headers=list(ce.STRUCTURED_HEADERS),
         )
         partition = offset = None
         if wait and future is not None:

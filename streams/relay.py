@@ -21,7 +21,7 @@ consumer) run in threads.
   after any send whose outcome is unknown: each output partition is read from
   the last recorded offset + 1 up to the high-water mark reported by a fetch
   (never ``end_offsets()``: Tansu's ListOffsets is wrong after batches); every
-  outbox row whose CloudEvents id (``ce_id`` header, or the id in the value) is
+  outbox row whose CloudEvents id (read from the value) is
   found there is marked sent with the offset it got. What is not found is
   sent again. So nothing is sent twice or lost, provided only the lease holder
   relays (the worker makes sure of that).
@@ -29,7 +29,6 @@ consumer) run in threads.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
+from models import cloudevents as ce
 from models.ports import OutboxPort
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, time
             log.error("relay recovery: cannot read %s from offset %d: %r", tp, start, exc)
             return found
         for record in batches.get(tp, ()):
-            event_id = record_event_id(record.headers, record.value)
+            event_id = ce.event_id(record.value, record.headers or ())
             if event_id is not None:
                 found[event_id] = record.offset
         highwater = consumer.highwater(tp)
@@ -250,13 +250,3 @@ def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, time
             return found
         if time.monotonic() >= deadline:
             raise TimeoutError(f"relay recovery: reading {tp} did not reach the high-water mark in {timeout:.0f}s")
-
-
-def record_event_id(headers: Sequence[tuple[str, bytes]] | None, value: bytes | None) -> str | None:
-    for name, raw in headers or ():
-        if name == "ce_id" and raw is not None:
-            return raw.decode("utf-8", "replace")
-    try:
-        return json.loads(value)["id"] if value else None
-    except (ValueError, TypeError, KeyError):
-        return None

@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
 from models import events as ev
+from models import validation
 from models.clock import SHANGHAI
 
 
@@ -55,7 +56,7 @@ class Step:
 def published_instant(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> datetime | None:
     """The CloudEvents ``time`` of a message, or None when it is not a valid input event."""
     try:
-        return ev.parse_cloudevent(value, list(headers)).time
+        return validation.parse_cloudevent(value, list(headers)).time
     except ev.InvalidEvent:
         return None
 

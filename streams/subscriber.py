@@ -15,13 +15,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
+from models import cloudevents as ce
 from models import events as ev
+from streams import topics
 
 WATCHABLE = {
-    "violations": ev.TOPIC_VIOLATIONS,
-    "reminders": ev.TOPIC_REMINDERS,
-    "obligations": ev.TOPIC_OBLIGATIONS,
-    "dead-letters": ev.TOPIC_DEAD_LETTERS,
+    "violations": topics.VIOLATIONS,
+    "reminders": topics.REMINDERS,
+    "obligations": topics.OBLIGATIONS,
+    "dead-letters": topics.DEAD_LETTERS,
 }
 
 LABELS_ZH = {
@@ -58,19 +60,7 @@ class Notification:
 def decode_notification(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                         headers: list[tuple[str, bytes]] | None) -> Notification:
     """Structured or binary CloudEvent to a dict; anything unreadable is kept as ``{"raw": text}``."""
-    header_map = {name.lower(): raw.decode("utf-8", "replace") for name, raw in (headers or []) if raw is not None}
-    text = (value or b"").decode("utf-8", "replace")
-    try:
-        decoded: Any = json.loads(text)
-    except json.JSONDecodeError:
-        decoded = None
-    if "ce_specversion" in header_map:
-        event: dict[str, Any] = {name[3:]: v for name, v in header_map.items() if name.startswith("ce_")}
-        event["data"] = decoded
-    elif isinstance(decoded, dict):
-        event = decoded
-    else:
-        event = {"type": "", "raw": text}
+    event = ce.read_leniently(value, ce.normalise_headers(headers))
     return Notification(topic, partition, offset, key.decode("utf-8", "replace") if key else None, event)
 
 

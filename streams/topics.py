@@ -1,7 +1,9 @@
-"""Kafka topics: their full names (with the configured prefix) and creation at start.
+"""Kafka topics: their names, which event types each carries, full names with the prefix, creation at start.
 
-Topics are created when missing, with ``settings.topic_partitions``; existing
-topics are left as they are (changing a partition count would move keys).
+Logical names (without the configurable prefix) are those of EVENTS.md. Each
+input topic accepts only its own event types. Topics are created when missing,
+with ``settings.topic_partitions``; existing topics are left as they are
+(changing a partition count would move keys).
 """
 from __future__ import annotations
 
@@ -9,18 +11,48 @@ import logging
 import time
 from typing import Iterable
 
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
-
 from config.settings import Settings
-from models.events import INPUT_TOPICS, OUTPUT_TOPICS
+from models import events as ev
 
 log = logging.getLogger(__name__)
+
+REGULATION_CHANGES = "catalog.regulation-changes"
+DUTY_CHANGES = "catalog.duty-changes"
+CATALOG_UPDATES = "catalog.catalog-updates"
+DATA_OBJECTIONS = "catalog.data-objections"
+REMINDERS = "catalog.notifications.reminders"
+VIOLATIONS = "catalog.notifications.violations"
+OBLIGATIONS = "catalog.obligations"
+DEAD_LETTERS = "catalog.dead-letters"
+
+TYPES_OF_TOPIC: dict[str, tuple[str, ...]] = {
+    REGULATION_CHANGES: (ev.REGULATION_CHANGED,),
+    DUTY_CHANGES: (ev.DUTY_CHANGED,),
+    CATALOG_UPDATES: (ev.CATALOG_UPDATED,),
+    DATA_OBJECTIONS: (ev.OBJECTION_RAISED, ev.OBJECTION_RESOLVED),
+    REMINDERS: (ev.REMINDER,),
+    VIOLATIONS: (ev.VIOLATION_DETECTED,),
+    OBLIGATIONS: (ev.OBLIGATION_OPENED, ev.OBLIGATION_COMPLETED, ev.OBLIGATION_RESCHEDULED,
+                  ev.OBLIGATION_CANCELLED),
+    DEAD_LETTERS: (ev.EVENT_REJECTED,),
+}
+TOPIC_OF_TYPE: dict[str, str] = {type_: topic for topic, types in TYPES_OF_TOPIC.items() for type_ in types}
+INPUT_TOPICS: tuple[str, ...] = (REGULATION_CHANGES, DUTY_CHANGES, CATALOG_UPDATES, DATA_OBJECTIONS)
+OUTPUT_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS, OBLIGATIONS, DEAD_LETTERS)
+
+
+def topic_of_type(event_type: str) -> str:
+    """The logical topic an event type is published on."""
+    return TOPIC_OF_TYPE[event_type]
 
 
 def input_topic_names(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in INPUT_TOPICS]
+
+
+def input_types_by_name(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Full input topic name -> the event types it may carry."""
+    return {settings.topic(name): TYPES_OF_TOPIC[name] for name in INPUT_TOPICS}
 
 
 def output_topic_names(settings: Settings) -> list[str]:
@@ -38,6 +70,9 @@ def ensure_topics(bootstrap_servers: str, names: Iterable[str], partitions: int,
     Waits until every topic is visible in the broker's metadata, so a producer
     or consumer started next finds its partitions.
     """
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
     names = list(dict.fromkeys(names))
     admin = _admin(bootstrap_servers, timeout)
     try:
@@ -58,7 +93,9 @@ def ensure_topics(bootstrap_servers: str, names: Iterable[str], partitions: int,
         admin.close()
 
 
-def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
+def _admin(bootstrap_servers: str, timeout: float):
+    from kafka import KafkaAdminClient
+
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -70,7 +107,7 @@ def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
             time.sleep(0.2)
 
 
-def _wait_for_metadata(admin: KafkaAdminClient, names: list[str], timeout: float) -> None:
+def _wait_for_metadata(admin, names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         visible = set(admin.list_topics())

@@ -21,14 +21,14 @@ from aiohttp import web
 
 from config.settings import Settings
 from models.ports import Clock
-from models.events import OUTPUT_TOPICS
+from streams.topics import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
 from streams.calendar_watch import CalendarWatcher
 from streams.duty import DutyRunner
 from streams.ingest import BatchApplier
 from streams.relay import OutboxRelay
-from streams.topics import all_topic_names, ensure_topics, input_topic_names
+from streams.topics import all_topic_names, ensure_topics, input_topic_names, input_types_by_name
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,8 @@ class Worker:
         self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake)
         self.app = build_app(settings)
         self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,
-                                           max_bytes=settings.max_event_bytes, batch_size=batch_size,
+                                           max_bytes=settings.max_event_bytes,
+                                           types_of_topic=input_types_by_name(settings), batch_size=batch_size,
                                            batch_wait=batch_wait)
         self.with_api = with_api and parts.api_app is not None
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models.sql import tables as t
 from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
 from models.obligations import COMPLETED, OPEN, OVERDUE
+from models.sql import tables as t
 
 DUE_SOON_WORKING_DAYS = 3
 

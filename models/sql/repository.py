@@ -11,19 +11,23 @@ someone else changed the row first, so the whole transaction is retried.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models.events import TOPIC_DEAD_LETTERS as EVENT_REJECTED_TOPIC
+from models import cloudevents as ce
+from models.events import EVENT_REJECTED
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
 from models.sql import tables as t
-from models.sql.engine import (insert_ignoring_duplicates, insert_many_ignoring_duplicates,
-                               insert_returning_new_keys, write_connection)
+from models.sql.engine import (
+    insert_ignoring_duplicates,
+    insert_many_ignoring_duplicates,
+    insert_returning_new_keys,
+    write_connection,
+)
 from models.sql.outbox import headers_to_json
-
 
 # ------------------------------------------------------------------ SQL adapter
 
@@ -87,8 +91,9 @@ class SqlRepository(AbstractRepository):
     no-op it is.
     """
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, topic_of: Callable[[str], str]):
         self.conn = conn
+        self.topic_of = topic_of  # event type -> logical topic (the relay's business, injected)
         self._history: list[dict] = []
         self._outbox: list[dict] = []
         self._outbox_ids: set[str] = set()
@@ -208,9 +213,10 @@ class SqlRepository(AbstractRepository):
     def add_outbox(self, message, now):
         if message.event_id in self._outbox_ids:
             return False
-        row = {"event_id": message.event_id, "topic": message.topic, "key": message.key, "value": message.value(),
-               "headers": headers_to_json(message.headers()), "created_at": now, "sent": False}
-        if message.topic == EVENT_REJECTED_TOPIC:
+        value, headers = ce.encode_structured(message.cloudevent)
+        row = {"event_id": message.event_id, "topic": self.topic_of(message.type), "key": message.key,
+               "value": value, "headers": headers_to_json(headers), "created_at": now, "sent": False}
+        if message.type == EVENT_REJECTED:
             return insert_ignoring_duplicates(self.conn, t.outbox, row)
         self._outbox_ids.add(message.event_id)
         self._outbox.append(row)
@@ -235,13 +241,14 @@ class SqlRepository(AbstractRepository):
 class SqlUnitOfWork(AbstractUnitOfWork):
     """One SQL transaction; ``commit()`` makes it durable, leaving the block without it rolls back."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, topic_of: Callable[[str], str]):
         self.engine = engine
+        self.topic_of = topic_of
 
     def __enter__(self) -> "SqlUnitOfWork":
         self._conn = write_connection(self.engine)
         self._tx = self._conn.begin()
-        self.repo = SqlRepository(self._conn)
+        self.repo = SqlRepository(self._conn, self.topic_of)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -260,6 +267,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
             self._tx.rollback()
 
 
-def sql_unit_of_work_factory(engine: Engine):
-    return lambda: SqlUnitOfWork(engine)
+def sql_unit_of_work_factory(engine: Engine, topic_of: Callable[[str], str]):
+    """Units of work on ``engine``; ``topic_of`` names the topic of each outgoing event type."""
+    return lambda: SqlUnitOfWork(engine, topic_of)
 

@@ -18,7 +18,8 @@ from typing import Any, Callable
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from models.clock import SHANGHAI
-from models.events import OUTPUT_TOPICS, encode_cloudevent
+from models.cloudevents import encode as encode_cloudevent
+from streams.topics import OUTPUT_TOPICS
 from streams.broker import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -209,7 +210,7 @@ class Pipeline:
 
     def __init__(self, bootstrap_servers: str, prefix: str, database_url: str, tmp_path: Path, **env_overrides: str):
         from streams.topics import ensure_topics
-        from models.events import INPUT_TOPICS
+        from streams.topics import INPUT_TOPICS
 
         self.bootstrap_servers = bootstrap_servers
         self.prefix = prefix

@@ -17,15 +17,17 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from models.sql import tables as t
 from models.clock import parse_instant as at
-from models.events import CATALOG_UPDATED, REGULATION_CHANGED, build_cloudevent, encode_cloudevent
-from models.events import TOPIC_CATALOG_UPDATES as UPD
-from models.events import TOPIC_DEAD_LETTERS as DLQ
-from models.events import TOPIC_OBLIGATIONS as OBL
-from models.events import TOPIC_REGULATION_CHANGES as REG
-from models.events import TOPIC_REMINDERS as REM
-from models.events import TOPIC_VIOLATIONS as VIO
+from models.cloudevents import encode as encode_cloudevent
+from models.events import CATALOG_UPDATED, REGULATION_CHANGED
+from models.sql import tables as t
+from models.validation import build_cloudevent
+from streams.topics import CATALOG_UPDATES as UPD
+from streams.topics import DEAD_LETTERS as DLQ
+from streams.topics import OBLIGATIONS as OBL
+from streams.topics import REGULATION_CHANGES as REG
+from streams.topics import REMINDERS as REM
+from streams.topics import VIOLATIONS as VIO
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

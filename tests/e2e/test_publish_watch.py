@@ -10,7 +10,10 @@ import time
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from models import cloudevents as ce
 from models import events as ev
+from models import validation
+from streams import topics
 from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.broker
@@ -43,7 +46,7 @@ def cli_env(bootstrap_servers, topic_prefix):
 
 
 def test_publish_sends_a_valid_cloudevent_that_kafka_python_reads_back(bootstrap_servers, topic_prefix, cli_env):
-    topic = topic_prefix + ev.TOPIC_DUTY_CHANGES
+    topic = topic_prefix + topics.DUTY_CHANGES
     ensure_topics(bootstrap_servers, [topic], 2)
 
     result = run_cli(["publish", "duty-change", "--department", "yh-civil", "--changed-on", "2026-03-02",
@@ -57,14 +60,14 @@ def test_publish_sends_a_valid_cloudevent_that_kafka_python_reads_back(bootstrap
     record = records[0]
     assert record.key == b"yh-civil"
     assert ("content-type", b"application/cloudevents+json") in list(record.headers)
-    parsed = ev.parse_cloudevent(record.value, list(record.headers))
+    parsed = validation.parse_cloudevent(record.value, list(record.headers))
     assert (parsed.source, parsed.id) == ("/yuhua/staffing", "duty-2026-001")
     assert parsed.data.departments() == ("yh-civil", "yh-health")
     assert json.loads(result.stdout)["id"] == "duty-2026-001"
 
 
 def test_publish_refuses_invalid_input_and_sends_nothing(bootstrap_servers, topic_prefix, cli_env, tmp_path):
-    topic = topic_prefix + ev.TOPIC_REGULATION_CHANGES
+    topic = topic_prefix + topics.REGULATION_CHANGES
     ensure_topics(bootstrap_servers, [topic], 2)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"regulation_id": "R-9", "title": "条例", "change_kind": "amended",
@@ -110,7 +113,7 @@ def send_violations(bootstrap_servers: str, topic: str, events: list[dict]) -> N
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers)
     try:
         for event in events:
-            producer.send(topic, key=event["subject"].encode(), value=ev.encode_cloudevent(event),
+            producer.send(topic, key=event["subject"].encode(), value=ce.encode(event),
                           headers=[("content-type", b"application/cloudevents+json")])
         producer.flush()
     finally:
@@ -118,7 +121,7 @@ def send_violations(bootstrap_servers: str, topic: str, events: list[dict]) -> N
 
 
 def test_watch_prints_one_readable_line_per_violation(bootstrap_servers, topic_prefix, cli_env, registry_file):
-    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    topic = topic_prefix + topics.VIOLATIONS
     ensure_topics(bootstrap_servers, [topic], 2)
     send_violations(bootstrap_servers, topic, [violation_event(1, "jyj"), violation_event(2, "czj")])
 
@@ -141,7 +144,7 @@ def test_watch_prints_one_readable_line_per_violation(bootstrap_servers, topic_p
 
 
 def test_watchers_in_one_group_share_the_work(bootstrap_servers, topic_prefix, cli_env, registry_file):
-    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    topic = topic_prefix + topics.VIOLATIONS
     ensure_topics(bootstrap_servers, [topic], 2)
     events = [violation_event(n, "jyj" if n % 2 else "czj") for n in range(10)]
     send_violations(bootstrap_servers, topic, events)
@@ -163,11 +166,11 @@ def test_watchers_in_one_group_share_the_work(bootstrap_servers, topic_prefix, c
 def test_watch_without_from_beginning_shows_only_new_events(bootstrap_servers, topic_prefix, cli_env, registry_file,
                                                             group):
     """The old events sit in one multi-record batch, after which the bundled broker's ListOffsets is wrong."""
-    topic = topic_prefix + ev.TOPIC_VIOLATIONS
+    topic = topic_prefix + topics.VIOLATIONS
     ensure_topics(bootstrap_servers, [topic], 2)
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=50, batch_size=1 << 20)
     for n in range(20):
-        producer.send(topic, key=b"jyj", value=ev.encode_cloudevent(violation_event(n, "jyj")))
+        producer.send(topic, key=b"jyj", value=ce.encode(violation_event(n, "jyj")))
     producer.flush()
 
     env = dict(os.environ, **cli_env, TRACKER_DEPARTMENTS_FILE=str(registry_file))
@@ -178,7 +181,7 @@ def test_watch_without_from_beginning_shows_only_new_events(bootstrap_servers, t
         ready = watcher.stderr.readline()  # blocks until the watcher knows where to start (or exits)
         assert ready.startswith(f"watching {topic}"), ready + watcher.stderr.read()
         for n in (100, 101):
-            producer.send(topic, key=b"jyj", value=ev.encode_cloudevent(violation_event(n, "jyj"))).get(timeout=10)
+            producer.send(topic, key=b"jyj", value=ce.encode(violation_event(n, "jyj"))).get(timeout=10)
         out, err = watcher.communicate(timeout=60)
     finally:
         producer.close()

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from models.sql import tables as t
+from models.sql.engine import create_engine
 from models.sql.migrate import upgrade
 from models.sql.outbox import Outbox
-from models.sql.engine import create_engine
 from streams.broker import wait_until
 from streams.relay import OutboxRelay, partition_for
 from streams.topics import ensure_topics

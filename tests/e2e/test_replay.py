@@ -25,7 +25,7 @@ def at(day: str, hour: int = 10) -> datetime:
 
 def publish_history(bootstrap_servers: str, prefix: str) -> None:
     """A quarter's upstream events, as the upstream systems would have published them (in any order)."""
-    from models.events import INPUT_TOPICS
+    from streams.topics import INPUT_TOPICS
 
     ensure_topics(bootstrap_servers, [prefix + topic for topic in INPUT_TOPICS], 2)
     with EventPublisher(bootstrap_servers, topic_prefix=prefix, source="/yuhua/legal-affairs") as legal:

@@ -21,19 +21,19 @@ import sqlalchemy as sa
 from kafka import TopicPartition
 
 from config.settings import CONFIG_DIR
-from models.sql import tables as t
 from models.clock import parse_instant as at
 from models.departments import load_registry
-from models.events import (CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED, REGULATION_CHANGED,
-                           build_cloudevent)
-from models.events import TOPIC_CATALOG_UPDATES as UPD
-from models.events import TOPIC_DATA_OBJECTIONS as OBJ
-from models.events import TOPIC_DEAD_LETTERS as DLQ
-from models.events import TOPIC_OBLIGATIONS as OBL
-from models.events import TOPIC_REGULATION_CHANGES as REG
-from models.events import TOPIC_VIOLATIONS as VIO
+from models.events import CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED, REGULATION_CHANGED
 from models.policy import CONTENT_RULES, OVERDUE, SENSITIVE_DATA_OPENED, SHARE_SCOPE_NARROWED, Policy, load_policies
+from models.sql import tables as t
+from models.validation import build_cloudevent
 from streams.broker import wait_until
+from streams.topics import CATALOG_UPDATES as UPD
+from streams.topics import DATA_OBJECTIONS as OBJ
+from streams.topics import DEAD_LETTERS as DLQ
+from streams.topics import OBLIGATIONS as OBL
+from streams.topics import REGULATION_CHANGES as REG
+from streams.topics import VIOLATIONS as VIO
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -14,16 +14,17 @@ from api.app import build_api
 from config.bootstrap import build_api_context, build_models
 from config.settings import Settings
 from models.clock import SHANGHAI, ManualClock
-from models.events import CATALOG_UPDATED, REGULATION_CHANGED, build_cloudevent
-from models.service import Accepted
+from models.events import CATALOG_UPDATED, REGULATION_CHANGED
+from models.validation import build_cloudevent
+from tests.unit.model_fakes import accepted_at
 
 NOW = datetime(2026, 3, 17, 10, 0, tzinfo=SHANGHAI)
 
 
-def accepted(event: dict, offset: int) -> Accepted:
-    from models.events import event_from_attributes
+def accepted(event: dict, offset: int):
+    from models.validation import event_from_attributes
 
-    return Accepted(topic="catalog.regulation-changes", partition=0, offset=offset, event=event_from_attributes(event))
+    return accepted_at("catalog.regulation-changes", 0, offset, event_from_attributes(event))
 
 
 @pytest.fixture

@@ -9,13 +9,18 @@ from sqlalchemy.orm import Session
 from calendars import load_calendar
 from config.bootstrap import build_tracker
 from config.settings import Settings
-from models.sql import queries
 from models.clock import ManualClock
-from models.sql.migrate import upgrade
-from models.service import Accepted
+from models.sql import queries
 from models.sql.engine import create_engine
-from tests.unit.model_fakes import (catalog_updated, objection_raised, real_registry, regulation_changed,
-                                    shanghai)
+from models.sql.migrate import upgrade
+from tests.unit.model_fakes import (
+    accepted_at,
+    catalog_updated,
+    objection_raised,
+    real_registry,
+    regulation_changed,
+    shanghai,
+)
 
 CALENDAR = load_calendar()
 
@@ -31,7 +36,7 @@ def world(database_url):
 
 
 def feed(tracker, *events):
-    return tracker.apply_batch([Accepted("t", 0, i, e) for i, e in enumerate(events)])
+    return tracker.apply_batch([accepted_at("t", 0, i, e) for i, e in enumerate(events)])
 
 
 def test_list_filter_and_get_one_obligation_with_explanation(world):

@@ -11,8 +11,7 @@ from cli.main import main
 from config.bootstrap import build_engine, build_tracker
 from config.settings import Settings
 from models.clock import ManualClock
-from models.service import Accepted
-from tests.unit.model_fakes import catalog_updated, regulation_changed, shanghai
+from tests.unit.model_fakes import accepted_at, catalog_updated, regulation_changed, shanghai
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def history(database_url, monkeypatch):
     events = [regulation_changed("r-1", "2025-03-03", ["jyj", "mzj"]),
               catalog_updated("c-1", "jyj", "2025-03-05T10:00:00+08:00"),
               catalog_updated("c-2", "mzj", "2025-04-30T10:00:00+08:00")]
-    tracker.apply_batch([Accepted("t", 0, i, e) for i, e in enumerate(events)])
+    tracker.apply_batch([accepted_at("t", 0, i, e) for i, e in enumerate(events)])
     engine.dispose()
     return database_url
 

@@ -12,13 +12,12 @@ import sqlalchemy as sa
 from calendars import LiveCalendar
 from config.bootstrap import build_tracker
 from config.settings import Settings
-from models import events as ev
-from models.sql import tables as t
 from models.clock import ManualClock
-from models.sql.migrate import upgrade
-from models.service import Accepted
+from models.sql import tables as t
 from models.sql.engine import create_engine
-from tests.unit.model_fakes import CONFIG_DIR, catalog_updated, regulation_changed, shanghai
+from models.sql.migrate import upgrade
+from streams import topics
+from tests.unit.model_fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed, shanghai
 
 NOTICE_2026 = CONFIG_DIR / "calendars" / "2026.yaml"
 
@@ -51,14 +50,14 @@ def publish_notice(calendar_dir: Path, without_make_up_day: str | None = None) -
 
 def test_notice_moves_open_deadlines_once_and_reminders_follow(world):
     engine, tracker, clock, calendar, calendar_dir = world
-    tracker.apply_batch([Accepted("t", 0, 0, regulation_changed("evt-1", "2026-09-25", ["jyj", "mzj"])),
-                         Accepted("t", 0, 1, regulation_changed("evt-2", "2026-09-25", ["czj"]))])
+    tracker.apply_batch([accepted_at("t", 0, 0, regulation_changed("evt-1", "2026-09-25", ["jyj", "mzj"])),
+                         accepted_at("t", 0, 1, regulation_changed("evt-2", "2026-09-25", ["czj"]))])
     before = {r["department"]: r for r in load(engine, t.obligations)}
     assert all(r["provisional"] for r in before.values())
     old_due = before["jyj"]["due_date"]
     assert old_due == date(2026, 10, 22)
     # czj's obligation is done already; jyj gets its 5-days-left reminder under the provisional calendar.
-    tracker.apply_batch([Accepted("u", 0, 0, catalog_updated("c-1", "czj", "2026-09-28T10:00:00+08:00"))])
+    tracker.apply_batch([accepted_at("u", 0, 0, catalog_updated("c-1", "czj", "2026-09-28T10:00:00+08:00"))])
     stage5 = calendar.add_working_days(old_due, -5)
     tracker.tick(shanghai(stage5.year, stage5.month, stage5.day, 9))
     sent_before = {r["obligation_id"]: r["stage"] for r in load(engine, t.reminders)}
@@ -74,7 +73,7 @@ def test_notice_moves_open_deadlines_once_and_reminders_follow(world):
     assert after["jyj"]["due_date"] == calendar.add_working_days(old_due, 1) and not after["jyj"]["provisional"]
     assert after["czj"]["due_date"] == before["czj"]["due_date"]  # completed: left alone
     with engine.connect() as conn:
-        values = conn.execute(sa.select(t.outbox.c.value).where(t.outbox.c.topic == ev.TOPIC_OBLIGATIONS)).scalars()
+        values = conn.execute(sa.select(t.outbox.c.value).where(t.outbox.c.topic == topics.OBLIGATIONS)).scalars()
         moved = [json.loads(v) for v in values if b"obligation.rescheduled" in v]
     assert sorted(m["data"]["department"] for m in moved) == ["jyj", "mzj"]
     assert moved[0]["data"]["previous_provisional"] is True and moved[0]["data"]["provisional"] is False
@@ -95,7 +94,7 @@ def test_notice_moves_open_deadlines_once_and_reminders_follow(world):
 
 def test_a_notice_that_only_confirms_clears_the_provisional_flag(world):
     engine, tracker, clock, calendar, calendar_dir = world
-    tracker.apply_batch([Accepted("t", 0, 0, regulation_changed("evt-1", "2026-09-25", ["jyj"]))])
+    tracker.apply_batch([accepted_at("t", 0, 0, regulation_changed("evt-1", "2026-09-25", ["jyj"]))])
     due = load(engine, t.obligations)[0]["due_date"]
     publish_notice(calendar_dir)
     old, new = calendar.reload()

@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from config.bootstrap import build_tracker
 from config.settings import Settings
 from models import events as ev
-from models.sql import tables as t
 from models.clock import ManualClock
+from models.sql import tables as t
+from models.sql.engine import create_engine
 from models.sql.migrate import current_revision, upgrade
 from models.sql.outbox import Outbox
-from models.service import Accepted, Rejected
-from models.sql.engine import create_engine
-from tests.unit.model_fakes import catalog_updated, regulation_changed, shanghai
+from streams import topics
+from tests.unit.model_fakes import accepted_at, catalog_updated, regulation_changed, rejected, shanghai
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def rows(engine, table, *where):
 
 
 def feed(tracker, *events, start=0):
-    return tracker.apply_batch([Accepted("catalog.regulation-changes", 0, start + i, e) for i, e in enumerate(events)])
+    return tracker.apply_batch([accepted_at("catalog.regulation-changes", 0, start + i, e) for i, e in enumerate(events)])
 
 
 def test_migrations_reach_head_and_are_idempotent(database_url):
@@ -95,18 +95,18 @@ def test_tick_on_sql_sends_reminders_and_one_violation(setup):
 def test_outbox_pending_mark_sent_and_recovery(setup):
     engine, tracker, clock = setup
     feed(tracker, regulation_changed("evt-1", "2026-03-02", ["jyj", "mzj", "czj"]))
-    tracker.apply_batch([Rejected("catalog.duty-changes", 0, 5, None, b"oops", (), "the message is not JSON")])
+    tracker.apply_batch([rejected("catalog.duty-changes", 0, 5, None, b"oops", (), "the message is not JSON")])
     outbox = Outbox(engine)
     pending = outbox.pending(10)
     assert [m.id for m in pending] == sorted(m.id for m in pending) and len(pending) == 4
-    assert pending[-1].topic == ev.TOPIC_DEAD_LETTERS and pending[0].topic == ev.TOPIC_OBLIGATIONS
+    assert pending[-1].topic == topics.DEAD_LETTERS and pending[0].topic == topics.OBLIGATIONS
     assert ("content-type", b"application/cloudevents+json") in pending[0].headers
     structured = json.loads(pending[0].value)
     assert (structured["id"], structured["type"]) == (pending[0].event_id, ev.OBLIGATION_OPENED)
     outbox.mark_sent([(pending[0].id, 1, 10), (pending[1].id, 1, 11)])
-    assert outbox.last_sent_offset(ev.TOPIC_OBLIGATIONS, 1) == 11
-    assert outbox.last_sent_offset(ev.TOPIC_OBLIGATIONS, 0) is None
-    assert outbox.mark_sent_by_event_ids(ev.TOPIC_OBLIGATIONS, 2, {pending[2].event_id: 3, "unknown": 4}) == 1
+    assert outbox.last_sent_offset(topics.OBLIGATIONS, 1) == 11
+    assert outbox.last_sent_offset(topics.OBLIGATIONS, 0) is None
+    assert outbox.mark_sent_by_event_ids(topics.OBLIGATIONS, 2, {pending[2].event_id: 3, "unknown": 4}) == 1
     assert [m.id for m in outbox.pending(10)] == [pending[3].id]
     assert outbox.pending_count() == 1
 
@@ -131,8 +131,8 @@ def test_concurrent_ticks_never_double_send(database_url):
     settings = Settings.from_env({}, database_url=database_url)
     clock = ManualClock(shanghai(2026, 3, 2, 10))
     trackers = [build_tracker(settings, clock, engine) for _ in range(4)]
-    trackers[0].apply_batch([Accepted("catalog.regulation-changes", 0, i,
-                                      regulation_changed(f"evt-{i}", "2026-03-02", ["jyj", "mzj", "czj"]))
+    trackers[0].apply_batch([accepted_at("catalog.regulation-changes", 0, i,
+                                         regulation_changed(f"evt-{i}", "2026-03-02", ["jyj", "mzj", "czj"]))
                              for i in range(20)])
     errors: list[BaseException] = []
 
@@ -208,7 +208,7 @@ def test_the_same_batch_applied_by_two_workers_at_once_takes_effect_once(databas
     settings = Settings.from_env({}, database_url=database_url)
     clock = ManualClock(shanghai(2026, 3, 2, 10))
     trackers = [build_tracker(settings, clock, engine) for _ in range(2)]
-    batch = [Accepted("catalog.regulation-changes", 0, i, regulation_changed(f"evt-{i}", "2026-03-02", ["jyj", "mzj"]))
+    batch = [accepted_at("catalog.regulation-changes", 0, i, regulation_changed(f"evt-{i}", "2026-03-02", ["jyj", "mzj"]))
              for i in range(200)]
     results, errors = [], []
 

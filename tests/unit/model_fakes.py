@@ -17,6 +17,8 @@ from models.departments import load_registry
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.policy import load_policies
 from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
+from models import validation
+from models import cloudevents as ce
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -241,10 +243,9 @@ def real_registry():
 
 def inbound(event_type: str, data: dict, *, id: str, source: str = "/yuhua/test", time: datetime | None = None):
     """A validated InboundEvent built through the real contract (build, encode, parse)."""
-    from models import events as ev
 
-    built = ev.build_cloudevent(event_type, source, data, id=id, time=time or shanghai(2026, 1, 1))
-    return ev.parse_cloudevent(ev.encode_cloudevent(built))
+    built = validation.build_cloudevent(event_type, source, data, id=id, time=time or shanghai(2026, 1, 1))
+    return validation.parse_cloudevent(ce.encode(built))
 
 
 def regulation_changed(id: str, changed_on: str, departments: list[str], title: str = "长沙市公共数据管理办法"):
@@ -308,11 +309,9 @@ class Harness:
         self.offset = 0
 
     def feed(self, *events, topic: str = "catalog.regulation-changes"):
-        from models.service import Accepted
-
         items = []
         for event in events:
-            items.append(Accepted(topic, 0, self.offset, event))
+            items.append(accepted_at(topic, 0, self.offset, event))
             self.offset += 1
         return self.tracker.apply_batch(items)
 
@@ -325,3 +324,21 @@ class Harness:
 
     def outbox(self, event_type: str | None = None) -> list:
         return [m for m in self.state.outbox if event_type is None or m.cloudevent["type"] == event_type]
+
+
+def accepted_at(topic: str, partition: int, offset: int, event, *, key: bytes | None = None,
+                value: bytes | None = None, headers=()):
+    """An ``Accepted`` input as the ingest agent builds it, read at ``topic``/``partition``/``offset``."""
+    from models.service import Accepted
+    from streams.ingest import KafkaOrigin
+
+    return Accepted(event, KafkaOrigin(topic, partition, offset, key, value, tuple(headers)))
+
+
+def rejected(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, headers,
+             reason: str):
+    """A ``Rejected`` input (unparseable) as the ingest agent builds it."""
+    from models.service import Rejected
+    from streams.ingest import KafkaOrigin
+
+    return Rejected(KafkaOrigin(topic, partition, offset, key, value, tuple(headers)), reason)

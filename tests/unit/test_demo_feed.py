@@ -10,6 +10,7 @@ from config.settings import Settings
 from models import events as ev
 from models.clock import SHANGHAI
 from models.policy import load_policies
+from streams import topics
 from streams.demo import demo_feed, demo_feed_for, publish_feed
 from streams.publisher import validate_event
 from streams.subscriber import load_department_names
@@ -40,7 +41,7 @@ def test_feed_is_valid_and_dated_around_today(today):
     limit = POLICIES.policy_for(today, SETTINGS.jurisdiction).obligations["catalog-update"].working_days
     feed, events = parsed_feed(today, limit)
     assert len(REGISTRY) > 10  # the real registry: every code in the feed is known to the tracker
-    assert [m.raw for m in feed if m.event is None] and all(m.topic in ev.INPUT_TOPICS for m in feed)
+    assert [m.raw for m in feed if m.event is None] and all(m.topic in topics.INPUT_TOPICS for m in feed)
     end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     assert all(e.time < end_of_today for e in events), "nothing in the demo is published in the future"
 

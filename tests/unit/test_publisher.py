@@ -9,7 +9,9 @@ import pytest
 
 from cli.main import build_parser
 from cli.publish import event_from_args
+from models import cloudevents as ce
 from models import events as ev
+from models import validation
 from models.clock import SHANGHAI
 from streams.publisher import CONTENT_TYPE_HEADER, EventPublisher, message_key, validate_event
 
@@ -50,7 +52,7 @@ def test_regulation_change_is_sent_structured_with_content_type(publisher, produ
     message = producer.sent[0]
     assert message["topic"] == "p.catalog.regulation-changes"
     assert (CONTENT_TYPE_HEADER, b"application/cloudevents+json") in message["headers"]
-    parsed = ev.parse_cloudevent(message["value"], message["headers"])
+    parsed = validation.parse_cloudevent(message["value"], message["headers"])
     assert parsed.type == ev.REGULATION_CHANGED
     assert parsed.source == "/yuhua/legal-affairs"
     assert parsed.data.affected_departments == ("yh-edu", "yh-fin")
@@ -104,7 +106,7 @@ def test_send_event_validates_a_ready_cloudevent(publisher, producer):
 
 
 def test_oversized_values_are_refused():
-    event = ev.build_cloudevent(ev.DUTY_CHANGED, "/x", {"department": "yh-edu", "changed_on": "2026-03-02",
+    event = validation.build_cloudevent(ev.DUTY_CHANGED, "/x", {"department": "yh-edu", "changed_on": "2026-03-02",
                                                         "change_kind": "added", "description": "d" * 3000})
     validate_event(event, max_bytes=10_000)
     with pytest.raises(ev.InvalidEvent, match="oversized"):
@@ -172,13 +174,13 @@ def test_cli_dry_run_prints_the_valid_event(capsys):
 def test_watch_line_keeps_the_explanation_summary_and_names_the_department():
     from streams.subscriber import decode_notification, render_line
 
-    event = ev.build_cloudevent(ev.VIOLATION_DETECTED, ev.TRACKER_SOURCE, {
+    event = validation.build_cloudevent(ev.VIOLATION_DETECTED, ev.TRACKER_SOURCE, {
         "violation_id": "v1", "department": "mzj", "rule": "overdue", "article": "第二十五条（八）",
         "due_date": "2026-03-13",
         "explanation": "区民政局未在规定期限内更新目录。\n触发事件：法规修订。\n期限计算：\n  第1天 2026-02-24\n  第2天 2026-02-25",
     })
     notification = decode_notification("p.catalog.notifications.violations", 0, 7, b"mzj",
-                                        ev.encode_cloudevent(event), [])
+                                        ce.encode(event), [])
     line = render_line(notification, {"mzj": "区民政局"})
     assert line.startswith("[违规] 区民政局（mzj） 第二十五条（八） 截止 2026-03-13")
     assert line.endswith("— 区民政局未在规定期限内更新目录。 触发事件：法规修订。")

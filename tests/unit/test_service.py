@@ -7,11 +7,20 @@ from datetime import date, timedelta
 
 import pytest
 
+from models import cloudevents as ce
 from models import events as ev
+from models import validation
 from models.obligations import ConcurrentUpdate
-from models.service import Accepted, Rejected
-from tests.unit.model_fakes import (Harness, catalog_updated, duty_changed, regulation_changed,
-                                    shanghai)
+from streams import topics
+from tests.unit.model_fakes import (
+    Harness,
+    accepted_at,
+    catalog_updated,
+    duty_changed,
+    regulation_changed,
+    rejected,
+    shanghai,
+)
 
 
 @pytest.fixture
@@ -28,7 +37,7 @@ def test_regulation_change_opens_one_obligation_per_affected_department(h):
     assert (jyj.policy_id, jyj.working_days, jyj.article) == ("yuhua-2021-measures-continuation", 15, "第十条")
     opened = h.outbox(ev.OBLIGATION_OPENED)
     assert sorted(m.key for m in opened) == [b"jyj", b"mzj"]
-    assert all(m.topic == ev.TOPIC_OBLIGATIONS for m in opened)
+    assert all(topics.topic_of_type(m.type) == topics.OBLIGATIONS for m in opened)
     assert {m.cloudevent["data"]["due_date"] for m in opened} == {"2026-03-23"}
 
 
@@ -55,20 +64,20 @@ def test_same_id_from_another_source_is_a_different_event(h):
 
 def test_unknown_department_is_dead_lettered_and_nothing_else_is_touched(h):
     event = regulation_changed("evt-1", "2026-03-02", ["jyj", "no-such-dept"])
-    raw = ev.encode_cloudevent(ev.to_cloudevent_dict(event))
-    result = h.tracker.apply_batch([Accepted("catalog.regulation-changes", 2, 41, event, key=b"jyj", value=raw)])
+    raw = ce.encode(validation.to_cloudevent_dict(event))
+    result = h.tracker.apply_batch([accepted_at("catalog.regulation-changes", 2, 41, event, key=b"jyj", value=raw)])
     assert (result.accepted, result.rejected, result.obligations_opened) == (0, 1, 0)
     assert h.obligations() == []
     letter, = h.outbox()
     data = letter.cloudevent["data"]
-    assert letter.topic == ev.TOPIC_DEAD_LETTERS and letter.cloudevent["type"] == ev.EVENT_REJECTED
+    assert topics.topic_of_type(letter.type) == topics.DEAD_LETTERS and letter.cloudevent["type"] == ev.EVENT_REJECTED
     assert "unknown department 'no-such-dept'" in data["reason"]
     assert (data["topic"], data["partition"], data["offset"]) == ("catalog.regulation-changes", 2, 41)
     assert base64.b64decode(data["value_base64"]) == raw
 
 
 def test_rejected_input_gives_one_dead_letter_per_topic_partition_offset(h):
-    bad = Rejected("catalog.duty-changes", 1, 7, b"k", b"\xffnot json", (("x", b"y"),), "the message is not JSON")
+    bad = rejected("catalog.duty-changes", 1, 7, b"k", b"\xffnot json", (("x", b"y"),), "the message is not JSON")
     first = h.tracker.apply_batch([bad, bad])
     replay = h.tracker.apply_batch([bad])
     assert (first.rejected, first.outbox_rows, replay.outbox_rows) == (2, 1, 0)
@@ -81,9 +90,10 @@ def test_rejected_input_gives_one_dead_letter_per_topic_partition_offset(h):
 def test_outbox_values_are_structured_cloudevents_with_content_type(h):
     h.feed(regulation_changed("evt-1", "2026-03-02", ["jyj"]))
     message, = h.outbox()
-    decoded = json.loads(message.value())
+    value, headers = ce.encode_structured(message.cloudevent)
+    decoded = json.loads(value)
     assert decoded["source"] == "/yuhua/catalog-tracker" and decoded["specversion"] == "1.0"
-    assert ("content-type", b"application/cloudevents+json") in message.headers()
+    assert ("content-type", b"application/cloudevents+json") in headers
     assert decoded["id"] == message.event_id
 
 

@@ -6,10 +6,14 @@ import json
 
 import pytest
 
-from models.events import REGULATION_CHANGED, build_cloudevent, encode_cloudevent
+from models.cloudevents import encode as encode_cloudevent
+from models.cloudevents import event_id as record_event_id
+from models.cloudevents import normalise_headers
+from models.events import REGULATION_CHANGED
 from models.service import Accepted, Rejected
-from streams.ingest import BatchApplier, decode_message, normalise_headers
-from streams.relay import partition_for, record_event_id
+from models.validation import build_cloudevent
+from streams.ingest import BatchApplier, decode_message
+from streams.relay import partition_for
 
 
 def regulation_event(**overrides):
@@ -23,7 +27,7 @@ def test_a_valid_structured_event_is_accepted_with_its_position():
     item = decode_message("p.catalog.regulation-changes", 2, 41, b"YHQ-SJZX", encode_cloudevent(regulation_event()),
                           [("content-type", b"application/cloudevents+json")], max_bytes=10_000)
     assert isinstance(item, Accepted)
-    assert (item.topic, item.partition, item.offset) == ("p.catalog.regulation-changes", 2, 41)
+    assert (item.origin.topic, item.origin.partition, item.origin.offset) == ("p.catalog.regulation-changes", 2, 41)
     assert item.event.key == ("/yuhua/legal-affairs", "evt-1")
 
 
@@ -37,7 +41,7 @@ def test_bad_bytes_are_rejected_with_the_original_bytes(value, reason_part):
     item = decode_message("t", 0, 7, b"k", value, None, max_bytes=10_000)
     assert isinstance(item, Rejected)
     assert reason_part in item.reason
-    assert item.value == value and item.key == b"k" and item.offset == 7
+    assert item.origin.value == value and item.origin.key == b"k" and item.origin.offset == 7
 
 
 def test_an_oversized_message_is_rejected_before_parsing():
@@ -70,9 +74,9 @@ def test_keyless_messages_are_placed_by_their_event_id_stably():
 
 
 def test_event_id_is_read_from_the_header_or_the_value():
-    assert record_event_id([("ce_id", b"abc")], b"{}") == "abc"
-    assert record_event_id([], b'{"id": "xyz"}') == "xyz"
-    assert record_event_id([], b"garbage") is None
+    assert record_event_id(b"{}", [("ce_id", b"abc")]) == "abc"
+    assert record_event_id(b'{"id": "xyz"}', []) == "xyz"
+    assert record_event_id(b"garbage", []) is None
 
 
 def test_batch_applier_retries_then_succeeds():

@@ -1,0 +1,300 @@
+"""Validating the event contract: CloudEvent attributes to a typed ``InboundEvent``.
+
+``parse_cloudevent`` reads one message with the codec (``models.cloudevents``)
+and validates it; ``event_from_attributes`` validates attributes already read.
+Either returns an ``InboundEvent`` or raises ``InvalidEvent`` whose ``reason``
+names the field and what is wrong with it. Department codes are only checked
+for shape here; whether a code exists is the service's business (it has the
+registry).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Mapping, Sequence
+
+from models import cloudevents as ce
+from models.clock import SHANGHAI
+from models.cloudevents import SPECVERSION, json_kind
+from models.events import (
+    CATALOG_UPDATED,
+    DEFAULT_MAX_BYTES,
+    DUTY_CHANGE_KINDS,
+    DUTY_CHANGED,
+    INPUT_TYPES,
+    MAX_CODE,
+    MAX_ID,
+    MAX_LIST,
+    MAX_RESOURCES,
+    MAX_SOURCE,
+    MAX_TEXT,
+    MAX_TITLE,
+    OBJECTION_RAISED,
+    OBJECTION_RESOLVED,
+    OPEN_TYPES,
+    OUTPUT_TYPES,
+    REGULATION_CHANGE_KINDS,
+    REGULATION_CHANGED,
+    RESOURCE_ACTIONS,
+    SHARE_TYPES,
+    CatalogUpdated,
+    DutyChanged,
+    InboundEvent,
+    InvalidEvent,
+    ObjectionRaised,
+    ObjectionResolved,
+    Payload,
+    RegulationChanged,
+    ResourceChange,
+)
+
+# ---------------------------------------------------------------- field readers
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+class _Fields:
+    """Reads typed fields out of a JSON object, naming ``prefix.field`` in every error."""
+
+    def __init__(self, obj: Any, prefix: str):
+        if not isinstance(obj, dict):
+            raise InvalidEvent(f"{prefix} must be a JSON object, got {json_kind(obj)}")
+        self.obj = obj
+        self.prefix = prefix
+
+    def name(self, field: str) -> str:
+        return f"{self.prefix}.{field}" if self.prefix else field
+
+    def _get(self, field: str, required: bool) -> Any:
+        if field not in self.obj or self.obj[field] is None:
+            if required:
+                raise InvalidEvent(f"missing required field {self.name(field)}")
+            return None
+        return self.obj[field]
+
+    def string(self, field: str, *, required: bool = True, max_len: int = MAX_ID) -> str | None:
+        value = self._get(field, required)
+        if value is None:
+            return None
+        return check_string(value, self.name(field), max_len)
+
+    def enum(self, field: str, allowed: Sequence[str], *, required: bool = True) -> str | None:
+        value = self.string(field, required=required, max_len=MAX_CODE)
+        if value is not None and value not in allowed:
+            raise InvalidEvent(f"{self.name(field)} must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    def date(self, field: str, *, required: bool = True) -> date | None:
+        value = self._get(field, required)
+        if value is None:
+            return None
+        return parse_date(value, self.name(field))
+
+    def timestamp(self, field: str, *, required: bool = True) -> datetime | None:
+        value = self._get(field, required)
+        if value is None:
+            return None
+        return parse_timestamp(value, self.name(field))
+
+    def boolean(self, field: str, default: bool = False) -> bool:
+        value = self._get(field, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise InvalidEvent(f"{self.name(field)} must be true or false, got {json_kind(value)}")
+        return value
+
+    def string_list(self, field: str, *, required: bool, non_empty: bool, max_items: int = MAX_LIST,
+                    max_len: int = MAX_ID) -> tuple[str, ...] | None:
+        value = self._get(field, required)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise InvalidEvent(f"{self.name(field)} must be a list, got {json_kind(value)}")
+        if non_empty and not value:
+            raise InvalidEvent(f"{self.name(field)} must list at least one entry")
+        if len(value) > max_items:
+            raise InvalidEvent(f"oversized value: {self.name(field)} has {len(value)} entries, at most {max_items} allowed")
+        return tuple(check_string(item, f"{self.name(field)}[{i}]", max_len) for i, item in enumerate(value))
+
+
+def check_string(value: Any, name: str, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{name} must be a string, got {json_kind(value)}")
+    if not value.strip():
+        raise InvalidEvent(f"{name} must not be empty")
+    if len(value) > max_len:
+        raise InvalidEvent(f"oversized value: {name} has {len(value)} characters, at most {max_len} allowed")
+    return value
+
+
+def parse_date(value: Any, name: str) -> date:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise InvalidEvent(f"{name} must be an ISO 8601 date like 2026-03-02, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidEvent(f"{name} is not a date that exists: {value!r}") from None
+
+
+def parse_timestamp(value: Any, name: str) -> datetime:
+    """RFC 3339 timestamp; without an offset it is read as Asia/Shanghai."""
+    if not isinstance(value, str) or not _TIMESTAMP_RE.match(value):
+        raise InvalidEvent(f"{name} must be an RFC 3339 timestamp like 2026-03-02T10:00:00+08:00, got {value!r}")
+    text = value.replace("z", "Z").replace("Z", "+00:00")
+    text = re.sub(r"\.(\d{6})\d+", r".\1", text)  # Python keeps microseconds only
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidEvent(f"{name} is not a time that exists: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------- payload parsers
+
+def _regulation_changed(f: _Fields) -> RegulationChanged:
+    return RegulationChanged(
+        regulation_id=f.string("regulation_id"),
+        title=f.string("title", max_len=MAX_TITLE),
+        change_kind=f.enum("change_kind", REGULATION_CHANGE_KINDS),
+        changed_on=f.date("changed_on"),
+        affected_departments=f.string_list("affected_departments", required=True, non_empty=True, max_len=MAX_CODE),
+    )
+
+
+def _duty_changed(f: _Fields) -> DutyChanged:
+    return DutyChanged(
+        department=f.string("department", max_len=MAX_CODE),
+        changed_on=f.date("changed_on"),
+        change_kind=f.enum("change_kind", DUTY_CHANGE_KINDS),
+        description=f.string("description", max_len=MAX_TEXT),
+        counterpart_departments=f.string_list("counterpart_departments", required=False, non_empty=False,
+                                              max_len=MAX_CODE) or (),
+    )
+
+
+def _resource(obj: Any, prefix: str) -> ResourceChange:
+    f = _Fields(obj, prefix)
+    return ResourceChange(
+        code=f.string("code", max_len=MAX_ID),
+        action=f.enum("action", RESOURCE_ACTIONS),
+        name=f.string("name", required=False, max_len=MAX_TITLE),
+        share_type=f.enum("share_type", SHARE_TYPES, required=False),
+        previous_share_type=f.enum("previous_share_type", SHARE_TYPES, required=False),
+        open_type=f.enum("open_type", OPEN_TYPES, required=False),
+        previous_open_type=f.enum("previous_open_type", OPEN_TYPES, required=False),
+        contains_personal_info=f.boolean("contains_personal_info"),
+        desensitized=f.boolean("desensitized"),
+        approval_ref=f.string("approval_ref", required=False, max_len=MAX_TITLE),
+    )
+
+
+def _catalog_updated(f: _Fields) -> CatalogUpdated:
+    raw_resources = f._get("resources", False)
+    resources: tuple[ResourceChange, ...] = ()
+    if raw_resources is not None:
+        if not isinstance(raw_resources, list):
+            raise InvalidEvent(f"{f.name('resources')} must be a list, got {json_kind(raw_resources)}")
+        if len(raw_resources) > MAX_RESOURCES:
+            raise InvalidEvent(f"oversized value: {f.name('resources')} has {len(raw_resources)} entries, "
+                               f"at most {MAX_RESOURCES} allowed")
+        resources = tuple(_resource(item, f"{f.name('resources')}[{i}]") for i, item in enumerate(raw_resources))
+    return CatalogUpdated(
+        department=f.string("department", max_len=MAX_CODE),
+        submitted_at=f.timestamp("submitted_at"),
+        catalog_version=f.string("catalog_version", max_len=MAX_ID),
+        resolves=f.string_list("resolves", required=False, non_empty=True),
+        resources=resources,
+    )
+
+
+def _objection_raised(f: _Fields) -> ObjectionRaised:
+    return ObjectionRaised(
+        objection_id=f.string("objection_id"),
+        department=f.string("department", max_len=MAX_CODE),
+        resource_code=f.string("resource_code"),
+        raised_on=f.date("raised_on"),
+        raised_by=f.string("raised_by", required=False, max_len=MAX_CODE),
+    )
+
+
+def _objection_resolved(f: _Fields) -> ObjectionResolved:
+    return ObjectionResolved(
+        objection_id=f.string("objection_id"),
+        department=f.string("department", max_len=MAX_CODE),
+        resource_code=f.string("resource_code"),
+        resolved_at=f.timestamp("resolved_at"),
+    )
+
+
+PAYLOAD_PARSERS: dict[str, Callable[[_Fields], Payload]] = {
+    REGULATION_CHANGED: _regulation_changed,
+    DUTY_CHANGED: _duty_changed,
+    CATALOG_UPDATED: _catalog_updated,
+    OBJECTION_RAISED: _objection_raised,
+    OBJECTION_RESOLVED: _objection_resolved,
+}
+
+
+# ---------------------------------------------------------------- envelope
+
+def parse_cloudevent(value: bytes | None, headers: Sequence[tuple[str, bytes]] | None = None, *,
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> InboundEvent:
+    """One message (value and headers) to a validated ``InboundEvent`` (structured or binary mode)."""
+    return _event(ce.decode(value, ce.normalise_headers(headers), max_bytes=max_bytes))
+
+
+def event_from_attributes(attributes: Mapping[str, Any]) -> InboundEvent:
+    """Validate a CloudEvent given as a mapping of attributes (``data`` included)."""
+    ce.check_tree(dict(attributes), "")
+    return _event(attributes)
+
+
+def _event(attributes: Mapping[str, Any]) -> InboundEvent:
+    f = _Fields(dict(attributes), "")
+    specversion = f._get("specversion", True)
+    if specversion != SPECVERSION:
+        raise InvalidEvent(f"specversion must be \"1.0\", got {specversion!r}")
+    event_id = f.string("id", max_len=MAX_ID)
+    source = f.string("source", max_len=MAX_SOURCE)
+    event_type = f.string("type", max_len=MAX_ID)
+    if event_type not in PAYLOAD_PARSERS:
+        raise InvalidEvent(f"unknown type {event_type!r}; expected one of {', '.join(INPUT_TYPES)}")
+    time = f.timestamp("time")
+    subject = f.string("subject", required=False, max_len=MAX_CODE)
+    if "data" not in attributes or attributes["data"] is None:
+        raise InvalidEvent("missing required field data")
+    data = PAYLOAD_PARSERS[event_type](_Fields(attributes["data"], "data"))
+    return InboundEvent(id=event_id, source=source, type=event_type, time=time, subject=subject, data=data)
+
+
+# ---------------------------------------------------------------- back to JSON
+
+def payload_to_dict(data: Payload) -> dict[str, Any]:
+    """The JSON ``data`` of an input payload; optional fields left out when absent."""
+    return {k: v for k, v in ce.jsonable(data).items() if v is not None}
+
+
+def to_cloudevent_dict(event: InboundEvent) -> dict[str, Any]:
+    """A parsed event back to its structured-mode JSON object."""
+    return ce.envelope(event.type, event.id, event.source, event.time, payload_to_dict(event.data), event.subject)
+
+
+def build_cloudevent(type: str, source: str, data: Mapping[str, Any], id: str | None = None,
+                     subject: str | None = None, time: datetime | None = None) -> dict[str, Any]:
+    """A structured-mode CloudEvent as a dict, validated like an input when ``type`` is an input type.
+
+    For publisher tools: an event built here is accepted by ``parse_cloudevent``
+    or this raises ``InvalidEvent`` with the reason. ``time`` defaults to the
+    system time: publishers stamp publication time.
+    """
+    if time is None:
+        time = datetime.now(timezone.utc)
+    result = ce.envelope(type, id or str(uuid.uuid4()), source, time, data, subject)
+    if type in PAYLOAD_PARSERS:
+        event_from_attributes(result)
+    elif type not in OUTPUT_TYPES:
+        raise InvalidEvent(f"unknown type {type!r}")
+    return result
