@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from models.obligations import Trigger, complete, mark_overdue, obligation_id, open_obligation, reschedule
+from models.ids import obligation_id
+from models.obligations import Trigger, complete, mark_overdue, open_obligation, reschedule
 from tests.unit.model_fakes import WeekendCalendar, real_policies, shanghai
 
 CAL = WeekendCalendar()
