@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import faust
@@ -25,7 +25,7 @@ from models.events import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
 from streams.calendar_watch import CalendarWatcher
-from streams.duty import DutyRunner
+from streams.leader import LeaderDuties
 from streams.ingest import BatchApplier
 from streams.relay import OutboxRelay
 from streams.topics import all_topic_names, ensure_topics, input_topic_names
@@ -45,7 +45,6 @@ class WorkerParts:
     clock: Clock
     api_app: Callable[["Worker"], web.Application] | None = None  # builds the HTTP API, given the worker
     calendar: Any = None  # calendars.LiveCalendar: reloaded when its files change
-    extra: dict = field(default_factory=dict)
 
 
 class ApiService(mode.Service):
@@ -70,16 +69,18 @@ class ApiService(mode.Service):
             self._runner = None
 
 
-class DutyService(mode.Service):
-    def __init__(self, duty: DutyRunner, **kwargs: Any):
+class LeaderService(mode.Service):
+    """The lease holder's duties (tick, relay) as a mode service, started and stopped with the worker."""
+
+    def __init__(self, leader: LeaderDuties, **kwargs: Any):
         super().__init__(**kwargs)
-        self.duty = duty
+        self.leader = leader
 
     async def on_start(self) -> None:
-        self.duty.start()
+        self.leader.start()
 
     async def on_stop(self) -> None:
-        await self.duty.stop()
+        await self.leader.stop()
 
 
 class HardExitingWorker(faust.Worker):
@@ -118,9 +119,9 @@ class Worker:
                                  fetch_max_wait_ms=settings.fetch_max_wait_ms)
         watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
                    if parts.calendar is not None else None)
-        self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
-                               tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
-        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake)
+        self.leader = LeaderDuties(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
+                                    tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
+        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.leader.wake)
         self.app = build_app(settings)
         self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,
                                            max_bytes=settings.max_event_bytes, batch_size=batch_size,
@@ -129,19 +130,20 @@ class Worker:
 
     def status(self) -> dict[str, Any]:
         ingest = self.applier.stats
-        duty = self.duty.stats
+        leader = self.leader.stats
         relay = self.relay.stats
         return {
-            "relay_lease_holder": duty.is_holder,
+            "relay_lease_holder": leader.is_holder,
             "ingest": {"batches": ingest.batches, "messages": ingest.messages, "accepted": ingest.accepted,
                        "rejected": ingest.rejected, "retries": ingest.retries, "last_error": ingest.last_error},
-            "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
+            "scheduler": {"ticks": leader.ticks, "last_tick_clock": leader.last_tick_at,
+                          "last_error": leader.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
                       "last_error": relay.last_error},
         }
 
     def services(self) -> list[mode.Service]:
-        services: list[mode.Service] = [DutyService(self.duty)]
+        services: list[mode.Service] = [LeaderService(self.leader)]
         if self.with_api:
             services.append(ApiService(self.parts.api_app(self), self.settings.http_host, self.settings.http_port))
         return services

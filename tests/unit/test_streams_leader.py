@@ -1,4 +1,4 @@
-"""DutyRunner without broker or database: lease gating, tick, relay, and stopping while busy."""
+"""LeaderDuties without broker or database: lease gating, tick, relay, and stopping while busy."""
 from __future__ import annotations
 
 import asyncio
@@ -39,9 +39,9 @@ class SlowRelay:
 
 
 def runner(outbox, relay, ticks):
-    from streams.duty import DutyRunner
+    from streams.leader import LeaderDuties
 
-    return DutyRunner(tick=ticks.append, relay=relay, outbox=outbox,
+    return LeaderDuties(tick=ticks.append, relay=relay, outbox=outbox,
                       clock=ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)), tick_seconds=60,
                       ttl_seconds=6)
 
@@ -49,39 +49,39 @@ def runner(outbox, relay, ticks):
 def test_stop_returns_while_a_relay_round_is_running():
     async def scenario():
         outbox, relay, ticks = FakeOutbox(), SlowRelay(), []
-        duty = runner(outbox, relay, ticks)
-        duty.start()
-        duty.wake()
+        leader = runner(outbox, relay, ticks)
+        leader.start()
+        leader.wake()
         await asyncio.wait_for(relay.started.wait(), 5)
         started = asyncio.get_running_loop().time()
-        await asyncio.wait_for(duty.stop(), 5)
+        await asyncio.wait_for(leader.stop(), 5)
         # The running round (0.3 s) finishes; the wake loop must not wait for another wake-up.
         assert asyncio.get_running_loop().time() - started < 2
-        return outbox, relay, ticks, duty
+        return outbox, relay, ticks, leader
 
-    outbox, relay, ticks, duty = asyncio.run(scenario())
-    assert relay.closed and outbox.released == [("relay", duty.holder)]
+    outbox, relay, ticks, leader = asyncio.run(scenario())
+    assert relay.closed and outbox.released == [("relay", leader.holder)]
     assert relay.rounds >= 1
 
 
 def test_only_the_lease_holder_ticks_and_relays():
     async def scenario():
         outbox, relay, ticks = FakeOutbox(grant=False), SlowRelay(), []
-        duty = runner(outbox, relay, ticks)
-        await duty.cycle(tick=True)
-        return relay, ticks, duty
+        leader = runner(outbox, relay, ticks)
+        await leader.cycle(tick=True)
+        return relay, ticks, leader
 
-    relay, ticks, duty = asyncio.run(scenario())
-    assert ticks == [] and relay.rounds == 0 and duty.stats.is_holder is False
+    relay, ticks, leader = asyncio.run(scenario())
+    assert ticks == [] and relay.rounds == 0 and leader.stats.is_holder is False
 
 
 def test_gaining_the_lease_asks_the_relay_to_recover_first():
     async def scenario():
         outbox, relay, ticks = FakeOutbox(grant=True), SlowRelay(), []
-        duty = runner(outbox, relay, ticks)
-        await duty.cycle(tick=True)
-        return relay, ticks, duty
+        leader = runner(outbox, relay, ticks)
+        await leader.cycle(tick=True)
+        return relay, ticks, leader
 
-    relay, ticks, duty = asyncio.run(scenario())
-    assert relay.needs_recovery is True and duty.stats.is_holder is True
+    relay, ticks, leader = asyncio.run(scenario())
+    assert relay.needs_recovery is True and leader.stats.is_holder is True
     assert len(ticks) == 1 and relay.rounds >= 1
