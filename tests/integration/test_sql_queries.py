@@ -14,7 +14,7 @@ from models.clock import ManualClock
 from models.sql.migrate import upgrade
 from models.service import Accepted
 from models.sql.engine import create_engine
-from tests.unit.model_fakes import (catalog_updated, objection_raised, real_registry, regulation_changed,
+from tests.fakes import (catalog_updated, objection_raised, real_registry, regulation_changed,
                                     shanghai)
 
 CALENDAR = load_calendar()

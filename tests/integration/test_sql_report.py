@@ -12,7 +12,7 @@ from config.bootstrap import build_engine, build_tracker
 from config.settings import Settings
 from models.clock import ManualClock
 from models.service import Accepted
-from tests.unit.model_fakes import catalog_updated, regulation_changed, shanghai
+from tests.fakes import catalog_updated, regulation_changed, shanghai
 
 
 @pytest.fixture

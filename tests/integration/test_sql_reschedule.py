@@ -18,7 +18,7 @@ from models.clock import ManualClock
 from models.sql.migrate import upgrade
 from models.service import Accepted
 from models.sql.engine import create_engine
-from tests.unit.model_fakes import CONFIG_DIR, catalog_updated, regulation_changed, shanghai
+from tests.fakes import CONFIG_DIR, catalog_updated, regulation_changed, shanghai
 
 NOTICE_2026 = CONFIG_DIR / "calendars" / "2026.yaml"
 

@@ -17,7 +17,7 @@ from models.sql.migrate import current_revision, upgrade
 from models.sql.outbox import Outbox
 from models.service import Accepted, Rejected
 from models.sql.engine import create_engine
-from tests.unit.model_fakes import catalog_updated, regulation_changed, shanghai
+from tests.fakes import catalog_updated, regulation_changed, shanghai
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from models import events as ev
 from models.obligations import ConcurrentUpdate
 from models.service import Accepted, Rejected
-from tests.unit.model_fakes import (Harness, catalog_updated, duty_changed, regulation_changed,
+from tests.fakes import (Harness, catalog_updated, duty_changed, regulation_changed,
                                     shanghai)
 
 
@@ -262,7 +262,7 @@ def test_on_time_completion_is_no_violation(h):
 
 
 def test_reschedule_moves_open_obligations_once_and_keeps_sent_stages():
-    from tests.unit.model_fakes import WeekendCalendar
+    from tests.fakes import WeekendCalendar
 
     provisional = WeekendCalendar(provisional_from_year=2026)
     h = Harness(shanghai(2026, 3, 2, 10), calendar=provisional)

@@ -5,18 +5,7 @@ import asyncio
 from datetime import datetime, timezone
 
 from models.clock import ManualClock
-
-
-class FakeOutbox:
-    def __init__(self, grant: bool = True):
-        self.grant = grant
-        self.released = []
-
-    def try_acquire_lease(self, name, holder, ttl_seconds, now_utc):
-        return self.grant
-
-    def release_lease(self, name, holder):
-        self.released.append((name, holder))
+from tests.fakes import FakeLease
 
 
 class SlowRelay:
@@ -48,7 +37,7 @@ def runner(outbox, relay, ticks):
 
 def test_stop_returns_while_a_relay_round_is_running():
     async def scenario():
-        outbox, relay, ticks = FakeOutbox(), SlowRelay(), []
+        outbox, relay, ticks = FakeLease(), SlowRelay(), []
         leader = runner(outbox, relay, ticks)
         leader.start()
         leader.wake()
@@ -66,7 +55,7 @@ def test_stop_returns_while_a_relay_round_is_running():
 
 def test_only_the_lease_holder_ticks_and_relays():
     async def scenario():
-        outbox, relay, ticks = FakeOutbox(grant=False), SlowRelay(), []
+        outbox, relay, ticks = FakeLease(grant=False), SlowRelay(), []
         leader = runner(outbox, relay, ticks)
         await leader.cycle(tick=True)
         return relay, ticks, leader
@@ -77,7 +66,7 @@ def test_only_the_lease_holder_ticks_and_relays():
 
 def test_gaining_the_lease_asks_the_relay_to_recover_first():
     async def scenario():
-        outbox, relay, ticks = FakeOutbox(grant=True), SlowRelay(), []
+        outbox, relay, ticks = FakeLease(grant=True), SlowRelay(), []
         leader = runner(outbox, relay, ticks)
         await leader.cycle(tick=True)
         return relay, ticks, leader

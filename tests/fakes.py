@@ -1,8 +1,13 @@
-"""Fakes for the models' ports: a weekends-only calendar and an in-memory unit of work.
+"""The tests' fakes of the ports (``models.ports``), in one place.
 
-They keep the same contracts as ``calendars.WorkingDayCalendar`` and
-``models.sql.repository.SqlRepository`` (including rollback and optimistic
-versions), so the service can be tested in milliseconds.
+- ``WeekendCalendar``: a weekends-only calendar with the contract of ``calendars.WorkingDayCalendar``;
+- ``FakeStore`` / ``FakeUnitOfWork`` / ``FakeRepository``: the tracker's state in memory, with the contract of
+  ``models.sql.repository`` (rollback, insert-ignore, optimistic versions); ``tests/integration/test_repository_contract.py`` runs the same
+  scenarios on it and on SQL;
+- ``FakeLease``: the relay lease, granted or not;
+- builders of valid input events and a ``Harness`` (a Tracker on fakes with a manual clock).
+
+So the service can be tested in milliseconds.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.policy import load_policies
 from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 
 def shanghai(year, month, day, hour=0, minute=0) -> datetime:
@@ -227,6 +232,20 @@ class FakeStore:
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
+
+
+class FakeLease:
+    """The ``LeasePort``: grants the lease (or not) and records releases."""
+
+    def __init__(self, grant: bool = True):
+        self.grant = grant
+        self.released: list[tuple[str, str]] = []
+
+    def try_acquire_lease(self, name, holder, ttl_seconds, now_utc):
+        return self.grant
+
+    def release_lease(self, name, holder):
+        self.released.append((name, holder))
 
 
 def real_policies():
