@@ -103,7 +103,7 @@ class HardExitingWorker(faust.Worker):
 
 
 class Worker:
-    """Runs the parts it is given until a signal; ``status()`` (counters only, never blocks) feeds ``GET /api/health``."""
+    """Runs the parts it is given until a signal; ``status()`` (counters only, never blocks) feeds /api/health."""
 
     def __init__(self, parts: WorkerParts):
         self.parts = parts

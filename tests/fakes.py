@@ -2,8 +2,8 @@
 
 - ``WeekendCalendar``: a weekends-only calendar with the contract of ``calendars.WorkingDayCalendar``;
 - ``FakeStore`` / ``FakeUnitOfWork`` / ``FakeRepository``: the tracker's state in memory, with the contract of
-  ``models.sql.repository`` (rollback, insert-ignore, optimistic versions); ``tests/integration/test_repository_contract.py`` runs the same
-  scenarios on it and on SQL;
+  ``models.sql.repository`` (rollback, insert-ignore, optimistic versions); the same scenarios run on it and
+  on SQL in ``tests/integration/test_repository_contract.py``;
 - ``FakeLease``: the relay lease, granted or not;
 - builders of valid input events and a ``Harness`` (a Tracker on fakes with a manual clock).
 
@@ -124,7 +124,9 @@ class FakeRepository(AbstractRepository):
         return True
 
     def save_obligation(self, obligation):
-        stored = self.s.obligations[obligation.id]
+        stored = self.s.obligations.get(obligation.id)
+        if stored is None:  # as on SQL: no row with that id and version to update
+            raise ConcurrentUpdate(f"obligation {obligation.id} changed since it was read")
         if self.store is not None and self.store.conflicts_to_inject > 0:
             self.store.conflicts_to_inject -= 1  # another worker wrote this row since we read it
             stored.version += 1
