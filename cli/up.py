@@ -17,14 +17,10 @@ going out and deadlines passing, each at its own moment.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 EXIT_START_FAILED = 1
@@ -46,6 +42,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.worker_process import WorkerExited, WorkerProcess
     from config.settings import Settings
     from streams.broker import BrokerError, free_port, port_answers, start_local_broker
 
@@ -53,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     env = dict(os.environ)
     broker = None
-    worker: subprocess.Popen | None = None
+    worker = None
     try:
         if port_answers(settings.http_host, settings.http_port):
             if os.environ.get("TRACKER_HTTP_PORT"):
@@ -80,17 +77,17 @@ def run(args: argparse.Namespace) -> int:
             return _replay_demo(settings, args.speed)
         _prepare_sqlite(settings.database_url)
 
-        log = open(_in_dir(args.log_file), "ab")
-        worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        base = f"http://{settings.http_host}:{settings.http_port}"
+        worker = WorkerProcess(env, args.log_file, host=settings.http_host, port=settings.http_port).start()
         print(f"worker     pid {worker.pid}, log {args.log_file}, database {settings.database_url}", flush=True)
-        if not _wait_for_health(base, worker, args.startup_timeout):
+        try:
+            worker.wait_healthy(args.startup_timeout, interval=0.2)
+        except (WorkerExited, TimeoutError):
             print(f"catalog-tracker up: the worker did not become ready; see {args.log_file}", file=sys.stderr)
-            _print_tail(args.log_file)
+            print(worker.log_tail(), file=sys.stderr)
             return EXIT_START_FAILED
+        base = worker.base_url
         if not args.no_demo:
-            count = _publish_demo(settings, lambda n: _wait_applied(base, n))
+            count = _publish_demo(settings, lambda n: _wait_applied(worker, n))
             print(f"demo       {count} 条演示事件已发布 / demo events published (one of them deliberately invalid)",
                   flush=True)
         print(f"\n仪表盘 Dashboard   {base}/\nAPI               {base}/api/health  ·  {base}/api/openapi.json\n"
@@ -103,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         if worker is not None:
-            _stop_process(worker)
+            worker.stop()
         if broker is not None:
             broker.stop()
 
@@ -157,44 +154,14 @@ def _publish_demo(settings, wait_applied) -> int:
         return publish_feed(publisher, demo_feed_for(settings, today), wait_applied)
 
 
-def _health(base: str) -> dict | None:
-    """The body of ``GET /api/health`` when it answers 200; None while the worker is not (or not fully) up."""
-    try:
-        with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-            return json.loads(response.read()) if response.status == 200 else None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
-def _wait_applied(base: str, count: int, timeout: float = 30.0) -> None:
+def _wait_applied(worker, count: int, timeout: float = 30.0) -> None:
     """Wait until the worker has applied at least ``count`` messages since it started (best effort)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        health = _health(base)
+        health = worker.health(timeout=2)
         if health is not None and ((health.get("worker") or {}).get("ingest") or {}).get("messages", 0) >= count:
             return
         time.sleep(0.05)
-
-
-def _wait_for_health(base: str, worker: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            return False
-        if _health(base) is not None:
-            return True
-        time.sleep(0.2)  # polling the port: the worker is another process
-    return False
-
-
-def _stop_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
 
 
 def _stop_on_sigterm() -> None:
@@ -216,12 +183,3 @@ def _prepare_sqlite(database_url: str) -> None:
 def _in_dir(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _print_tail(path: Path, lines: int = 30) -> None:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-    except OSError:
-        return
-    print("\n".join(text), file=sys.stderr)
-

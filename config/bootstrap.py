@@ -8,6 +8,13 @@ Nothing is built at import time anywhere else. The models part:
 - ``build_outbox(settings, engine=None)``: what the outbox relay and the lease use;
 - ``build_models(settings, clock=None, calendar=None)``: all of the above sharing one engine.
 
+The streams part (imported only when used, so the CLI starts lean):
+
+- ``build_relay`` (outbox -> output topics), ``build_leader`` (the lease holder's tick and relay, with the
+  calendar watcher), ``build_ingest`` (Faust app, ingest agent, batch applier);
+- ``build_worker(settings)``: all of them and the HTTP API, handed to ``streams.worker.Worker``, which only runs them;
+- ``build_api_context(settings)``: what the HTTP API reads, alone or inside a worker.
+
 Policy or registry mistakes raise here (``PolicyError`` / ``RegistryError``,
 naming file and line), so a worker stops at start instead of judging with them.
 """
@@ -96,18 +103,56 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
                       worker_status=worker_status)
 
 
+def build_relay(settings: Settings, outbox: Outbox):
+    """The outbox relay to the output topics (run by the lease holder)."""
+    from streams.relay import OutboxRelay
+    from streams.topics import OUTPUT_TOPICS
+
+    return OutboxRelay(outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
+                       fetch_max_wait_ms=settings.fetch_max_wait_ms)
+
+
+def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
+    """The lease holder's duties: tick, relay, and (on every worker) the calendar watcher's check."""
+    from streams.calendar_watch import CalendarWatcher
+    from streams.leader import LeaderDuties
+
+    watcher = CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar) if calendar is not None else None
+    return LeaderDuties(tick=parts.tracker.tick, relay=relay, outbox=parts.outbox, clock=clock,
+                        tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
+
+
+def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size: int = 2000,
+                 batch_wait: float = 0.05):
+    """The Faust app with the ingest agent on the input topics, and the batch applier it feeds."""
+    from streams.agents import register_ingest_agent
+    from streams.app import build_app
+    from streams.ingest import BatchApplier
+    from streams.topics import input_topic_names, input_types_by_name
+
+    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied)
+    app = build_app(settings)
+    register_ingest_agent(app, input_topic_names(settings), applier, max_bytes=settings.max_event_bytes,
+                          types_of_topic=input_types_by_name(settings), batch_size=batch_size, batch_wait=batch_wait)
+    return app, applier
+
+
 def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | None = None):
-    """The worker process: Faust agent, scheduler, outbox relay and (unless ``with_api`` is false) the API."""
+    """The worker process: Faust app and agent, batch applier, leader's duties, relay and (unless ``with_api`` is
+    false) the API, all sharing one engine, clock and calendar."""
     from api.app import build_api
     from streams.worker import Worker, WorkerParts
 
     clock = clock if clock is not None else clock_from_spec(settings.clock)
     calendar = build_calendar(settings)
     parts = build_models(settings, clock, calendar)
+    relay = build_relay(settings, parts.outbox)
+    leader = build_leader(settings, parts, relay, clock, calendar)
+    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake)
 
-    def api_app(worker):
+    def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
-                                           worker_status=worker.status))
+                                           worker_status=worker_status))
 
-    return Worker(WorkerParts(settings=settings, tracker=parts.tracker, outbox=parts.outbox, clock=clock,
-                              api_app=api_app if with_api else None, calendar=calendar), with_api=with_api)
+    return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
+                              api_app=api_app if with_api else None))

@@ -22,7 +22,6 @@ ENV_NAMES = {
     "topic_prefix": "TRACKER_TOPIC_PREFIX",
     "topic_partitions": "TRACKER_TOPIC_PARTITIONS",
     "consumer_group": "TRACKER_CONSUMER_GROUP",
-    "timezone": "TRACKER_TIMEZONE",
     "reminder_time": "TRACKER_REMINDER_TIME",
     "tick_seconds": "TRACKER_TICK_SECONDS",
     "clock": "TRACKER_CLOCK",
@@ -49,7 +48,6 @@ class Settings:
     topic_prefix: str
     topic_partitions: int
     consumer_group: str
-    timezone: str
     reminder_time: str
     tick_seconds: float
     clock: str

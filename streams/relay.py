@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -57,7 +57,6 @@ class RelayStats:
     failures: int = 0
     last_error: str | None = None
     rounds: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class OutboxRelay:

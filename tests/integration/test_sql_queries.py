@@ -14,7 +14,7 @@ from models.evaluation import year_end
 from models.sql import queries
 from models.sql.engine import create_engine
 from models.sql.migrate import upgrade
-from tests.unit.model_fakes import (
+from tests.fakes import (
     accepted_at,
     catalog_updated,
     objection_raised,

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from cli.report import csv_rows, render, write_csv
 from models.evaluation import evaluation_row, year_end
-from tests.unit.model_fakes import real_registry
+from tests.fakes import real_registry
 
 REGISTRY = real_registry()
 

@@ -8,7 +8,7 @@ import pytest
 
 from models.ids import obligation_id
 from models.obligations import Trigger, complete, mark_overdue, open_obligation, reschedule
-from tests.unit.model_fakes import WeekendCalendar, real_policies, shanghai
+from tests.fakes import WeekendCalendar, real_policies, shanghai
 
 CAL = WeekendCalendar()
 POLICY = real_policies().policy_for(date(2026, 3, 2), "yuhua")

@@ -1,8 +1,8 @@
-"""The time-based work and the relay, done by one worker at a time.
+"""The lease holder's duties: the tick and the outbox relay, done by one worker at a time.
 
 APScheduler (``AsyncIOScheduler``, on the worker's event loop) runs
-``DutyRunner.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
-``relay`` lease in SQL and, on the holder only, asks the tracker what is due
+``LeaderDuties.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
+``relay`` lease in SQL and, on the holder (the leader) only, asks the tracker what is due
 at ``clock.now()`` (reminders, overdue violations) and then relays the
 outbox. Between ticks, ``wake()`` (called after each applied input batch)
 runs a relay-only cycle so new obligations go out without waiting for a tick.
@@ -44,7 +44,7 @@ def lease_ttl(tick_seconds: float) -> float:
 
 
 @dataclass
-class DutyStats:
+class LeaderStats:
     is_holder: bool = False
     ticks: int = 0
     cycles: int = 0
@@ -54,7 +54,9 @@ class DutyStats:
     violations: int = 0
 
 
-class DutyRunner:
+class LeaderDuties:
+    """Takes the relay lease; while it holds it, ticks the tracker and relays the outbox."""
+
     def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
                  tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
                  utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -68,7 +70,7 @@ class DutyRunner:
         self.holder = holder or holder_id()
         self.ttl_seconds = ttl_seconds or lease_ttl(tick_seconds)
         self.utc_now = utc_now
-        self.stats = DutyStats()
+        self.stats = LeaderStats()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
@@ -123,7 +125,7 @@ class DutyRunner:
                 raise  # cancelled while stopping: nothing to report
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             self.stats.last_error = repr(exc)
-            log.exception("duty cycle failed")
+            log.exception("the lease holder's cycle (lease, tick, relay) failed")
 
     async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1
