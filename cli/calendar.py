@@ -126,6 +126,15 @@ def _show(args: argparse.Namespace) -> int:
             if zh
             else f"{year}: PROVISIONAL — no State Council notice loaded; statutory holidays only, make-up working days unknown"
         )
+    if cal.is_provisional(year + 1):
+        first, last = cal.year_end_window(year)
+        out.append(
+            f"{first.isoformat()} 至 {last.isoformat()}：暂定 — {year + 1} 年的国务院节假日安排尚未载入，"
+            "往年的通知曾调整上一年年末的日期"
+            if zh
+            else f"{first.isoformat()} to {last.isoformat()}: PROVISIONAL — no notice loaded for {year + 1}, "
+            "and a year's notice has often changed the last days of the year before it"
+        )
     out.append(("放假日（节假日及调休，含假期内的周末）" if zh else "Rest days (holidays, including weekend days inside a holiday block)") + f" [{len(summary.rest_days)}]:")
     out += [f"  {_line(s, zh)}" for s in summary.rest_days]
     out.append(("调休上班" if zh else "Make-up working days") + f" [{len(summary.make_up_days)}]:")
