@@ -5,6 +5,8 @@
 - ``calendar deadlines --input cases.csv [--output out.csv] [--skip-invalid]``: adds
   ``deadline``, ``deadline_end`` and ``provisional`` to every row of a CSV with
   ``start_date,working_days`` (other columns pass through).
+- ``calendar import --year 2027 notice.txt [--output FILE] [--dry-run]``: the notice's
+  text to ``2027.yaml`` (``cli/calendar_import.py``).
 
 Bad input exits with status 2 and one line naming the row and the problem. The
 module imports only argparse at import time: ``calendars`` is imported when a
@@ -27,7 +29,7 @@ class InputProblem(Exception):
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "calendar",
-        help="working-day calendar: show a year, explain a deadline, compute deadlines for a CSV",
+        help="working-day calendar: show a year, explain a deadline, compute deadlines for a CSV, import a notice",
         description="中国大陆工作日日历（国务院放假安排）— working days, deadlines and their explanation.",
     )
     parser.add_argument("--calendar-dir", help="directory of the notice files (default: TRACKER_CALENDAR_DIR, i.e. config/calendars)")
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="apply this jurisdiction's local adjustments, config/calendars/local/<name>.yaml "
         "(default: TRACKER_JURISDICTION, as the worker does; '' for the national calendar only)",
     )
-    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines}")
+    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines,import}")
     parser.set_defaults(func=lambda args: _usage(parser))
 
     show = commands.add_parser("show", help="a year's rest days and make-up working days")
@@ -56,6 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.add_argument("--output", help="write here instead of stdout (written only if every row is valid)")
     batch.add_argument("--skip-invalid", action="store_true", help="skip bad rows (each reported on stderr) instead of failing")
     batch.set_defaults(func=_run(_deadlines))
+
+    from cli.calendar_import import add_import_command
+
+    add_import_command(commands)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
