@@ -16,6 +16,7 @@ years are added); dates outside raise ``OutOfRange``.
 from calendars.build import FIRST_DAY, load_calendar
 from calendars.errors import CalendarError, OutOfRange
 from calendars.live import DeadlineChange, LiveCalendar, changed_days, changed_deadlines
+from calendars.notice_warning import MissingNotice, missing_notice_warning
 from calendars.results import CountedDay, Deadline, Explanation, SkippedDay, YearEndWindow
 from calendars.working_days import SHANGHAI, DayStatus, Reason, WorkingDayCalendar, YearSummary, end_of_day
 
@@ -29,6 +30,7 @@ __all__ = [
     "DeadlineChange",
     "Explanation",
     "LiveCalendar",
+    "MissingNotice",
     "OutOfRange",
     "Reason",
     "SkippedDay",
@@ -39,4 +41,5 @@ __all__ = [
     "changed_deadlines",
     "end_of_day",
     "load_calendar",
+    "missing_notice_warning",
 ]

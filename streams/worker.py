@@ -24,7 +24,7 @@ from models.ports import Clock
 from streams.topics import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
-from streams.calendar_watch import CalendarWatcher
+from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning, notice_reader
 from streams.duty import DutyRunner
 from streams.ingest import BatchApplier
 from streams.relay import OutboxRelay
@@ -116,7 +116,8 @@ class Worker:
         self.settings = settings
         self.relay = OutboxRelay(parts.outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
                                  fetch_max_wait_ms=settings.fetch_max_wait_ms)
-        watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
+        watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar,
+                                   DailyNoticeWarning(parts.clock, notice_reader(parts.outbox.engine, parts.calendar)))
                    if parts.calendar is not None else None)
         self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
                                tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
