@@ -127,7 +127,7 @@ def _moves_report(after, target) -> str:
 
     from config.bootstrap import build_engine
     from config.settings import Settings, SettingsError
-    from models import queries
+    from models.sql import queries
 
     try:
         settings = Settings.from_env()

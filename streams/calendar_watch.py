@@ -52,7 +52,7 @@ def notice_reader(engine: Any, calendar: Any) -> Callable[[datetime], dict | Non
     def read(now: datetime) -> dict | None:
         from sqlalchemy.orm import Session
 
-        from models import queries
+        from models.sql import queries
 
         with Session(engine) as session:
             return queries.missing_notice(session, now, calendar=calendar)

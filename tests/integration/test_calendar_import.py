@@ -168,10 +168,9 @@ def test_dry_run_prints_the_file_and_the_open_deadlines_it_would_move(calendar_d
     from config.bootstrap import build_tracker
     from config.settings import Settings
     from models.clock import ManualClock
-    from models.migrate import upgrade
-    from models.service import Accepted
-    from models.sql import create_engine
-    from tests.unit.model_fakes import regulation_changed, shanghai
+    from models.sql.engine import create_engine
+    from models.sql.migrate import upgrade
+    from tests.unit.model_fakes import accepted_at, regulation_changed, shanghai
 
     engine = create_engine(database_url)
     upgrade(engine)
@@ -180,8 +179,8 @@ def test_dry_run_prints_the_file_and_the_open_deadlines_it_would_move(calendar_d
                             engine, calendar=calendar)
     # 15 working days from 10 December 2026: due 31 December, across the open year-end window;
     # from 1 December: due 22 December, before it.
-    tracker.apply_batch([Accepted("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"])),
-                         Accepted("t", 0, 1, regulation_changed("evt-before", "2026-12-01", ["mzj"]))])
+    tracker.apply_batch([accepted_at("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"])),
+                         accepted_at("t", 0, 1, regulation_changed("evt-before", "2026-12-01", ["mzj"]))])
     engine.dispose()
     result = run("--calendar-dir", str(calendar_dir), "import", "--year", "2027", "--dry-run",
                  str(NOTICES / "made_up_2027.txt"), env={"DATABASE_URL": database_url})

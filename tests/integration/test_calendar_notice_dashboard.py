@@ -16,9 +16,8 @@ from api.app import build_api
 from config.bootstrap import build_api_context, build_models
 from config.settings import Settings
 from models.clock import ManualClock
-from models.service import Accepted
 from tests.e2e.test_dashboard_browser import browser, chromium, text_of, wait_for  # noqa: F401  (fixtures)
-from tests.unit.model_fakes import regulation_changed, shanghai
+from tests.unit.model_fakes import accepted_at, regulation_changed, shanghai
 
 pytestmark = [pytest.mark.browser]
 
@@ -60,7 +59,7 @@ def served(tmp_path):
     settings = Settings.from_env({}, database_url=f"sqlite:///{tmp_path / 'tracker.db'}")
     clock = ManualClock(shanghai(2026, 12, 10, 9))
     parts = build_models(settings, clock)
-    parts.tracker.apply_batch([Accepted("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"]))])
+    parts.tracker.apply_batch([accepted_at("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"]))])
     context = build_api_context(settings, clock=clock, parts=parts)
     with LoopbackApi(build_api(context)) as api:
         yield f"http://127.0.0.1:{api.port}", clock

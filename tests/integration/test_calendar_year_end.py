@@ -27,14 +27,14 @@ from calendars.sources import load_shared
 from config.bootstrap import ModelParts, build_api_context, build_tracker
 from config.settings import Settings
 from models import events as ev
-from models import queries
-from models import tables as t
 from models.clock import ManualClock
-from models.migrate import upgrade
-from models.outbox import Outbox
-from models.service import Accepted
-from models.sql import create_engine
-from tests.unit.model_fakes import CONFIG_DIR, catalog_updated, regulation_changed, shanghai
+from models.sql import queries
+from models.sql import tables as t
+from models.sql.engine import create_engine
+from models.sql.migrate import upgrade
+from models.sql.outbox import Outbox
+from streams import topics
+from tests.unit.model_fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed, shanghai
 
 MADE_UP_2027 = Path(__file__).resolve().parents[1] / "data" / "notices" / "made_up_2027.txt"
 
@@ -51,9 +51,9 @@ def world(database_url, tmp_path):
     tracker = build_tracker(settings, clock, engine, calendar=calendar)
     # 15 working days each: from 10 December due 31 December (across 2026-12-28, inside 2026);
     # from 1 December due 22 December (before the window); from 14 December into January 2027.
-    tracker.apply_batch([Accepted("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"])),
-                         Accepted("t", 0, 1, regulation_changed("evt-before", "2026-12-01", ["mzj"])),
-                         Accepted("t", 0, 2, regulation_changed("evt-into-2027", "2026-12-14", ["czj"]))])
+    tracker.apply_batch([accepted_at("t", 0, 0, regulation_changed("evt-across", "2026-12-10", ["jyj"])),
+                         accepted_at("t", 0, 1, regulation_changed("evt-before", "2026-12-01", ["mzj"])),
+                         accepted_at("t", 0, 2, regulation_changed("evt-into-2027", "2026-12-14", ["czj"]))])
     context = build_api_context(settings, clock=clock, parts=ModelParts(engine, tracker, Outbox(engine)),
                                 calendar=calendar)
     yield engine, tracker, clock, calendar, calendar_dir, context
@@ -67,7 +67,7 @@ def obligations(engine) -> dict[str, dict]:
 
 def rescheduled(engine) -> list[dict]:
     with engine.connect() as conn:
-        values = conn.execute(sa.select(t.outbox.c.value).where(t.outbox.c.topic == ev.TOPIC_OBLIGATIONS)
+        values = conn.execute(sa.select(t.outbox.c.value).where(t.outbox.c.topic == topics.OBLIGATIONS)
                               .order_by(t.outbox.c.id)).scalars()
         return [json.loads(v) for v in values if ev.OBLIGATION_RESCHEDULED.encode() in v]
 
@@ -133,7 +133,7 @@ def test_health_says_the_2027_notice_is_missing_from_1_november_with_the_count(w
     assert "calendar import --year 2027" in warning["needed_en"]
 
     # A completed obligation is no longer counted; the count follows the dates, not a stale flag.
-    tracker.apply_batch([Accepted("u", 0, 0, catalog_updated("c-1", "jyj", "2026-12-11T10:00:00+08:00"))])
+    tracker.apply_batch([accepted_at("u", 0, 0, catalog_updated("c-1", "jyj", "2026-12-11T10:00:00+08:00"))])
     with Session(engine) as session:
         assert queries.count_open_obligations_touching(session, date(2026, 12, 26), date(2027, 12, 31)) == 1
         assert queries.count_open_obligations_touching(session, date(2026, 12, 1), date(2026, 12, 2)) == 1  # mzj
