@@ -40,7 +40,8 @@ def spec() -> dict:
                  "description": "政务数据资源目录时限跟踪 — obligations, deadlines, reminders and violations under "
                                 "长沙市雨花区政务数据资源管理暂行办法. " + TIME_NOTE},
         "paths": {
-            "/api/health": {"get": {"summary": "liveness, database and worker state",
+            "/api/health": {"get": {"summary": "liveness, database and worker state; missing_notice: next year's "
+                                               "holiday notice not loaded (from 1 November), else null",
                                     "responses": {"200": _ok("healthy"), "503": _ok("database unreachable")}}},
             "/api/obligations": {"get": {
                 "summary": "obligations, filtered",

@@ -114,10 +114,12 @@ def build_relay(settings: Settings, outbox: Outbox):
 
 def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
     """The lease holder's duties: tick, relay, and (on every worker) the calendar watcher's check."""
-    from streams.calendar_watch import CalendarWatcher
+    from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning, notice_reader
     from streams.leader import LeaderDuties
 
-    watcher = CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar) if calendar is not None else None
+    watcher = (CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar,
+                               DailyNoticeWarning(clock, notice_reader(parts.engine, calendar)))
+               if calendar is not None else None)
     return LeaderDuties(tick=parts.tracker.tick, relay=relay, outbox=parts.outbox, clock=clock,
                         tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
 

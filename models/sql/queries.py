@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import wording
+from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
 from models.evaluation import Tally
 from models.evaluation import as_of as evaluation_as_of
@@ -216,6 +217,28 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
     return {"department": department.to_dict(), "code": code, "name": department.name, **figures,
             "counts": figures, "violations": sum(by_rule.values()), "violations_by_rule": by_rule,
             "reminders": reminders, "as_of": now}
+
+
+# ------------------------------------------------------------------ next year's holiday notice
+
+def count_open_obligations_touching(session, first_day: date, last_day: date) -> int:
+    """Open obligations whose counting interval (start_day, due_date] has a day in [first_day, last_day].
+
+    From the dates, not the stored ``provisional`` flag, so the count is right even
+    before a calendar reload has refreshed the flags of obligations opened earlier.
+    """
+    c = t.obligations.c
+    return session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(
+        c.status == OPEN, c.due_date >= first_day, c.start_day < last_day, c.due_date > c.start_day)).scalar_one()
+
+
+def missing_notice(session, now: datetime, *, calendar=None) -> dict[str, Any] | None:
+    """The missing-next-notice warning due at ``now`` (``calendars.missing_notice_warning``), counted, or None."""
+    from calendars import missing_notice_warning
+
+    warning = missing_notice_warning(now.astimezone(SHANGHAI).date(), _calendar(calendar),
+                                     lambda first, last: count_open_obligations_touching(session, first, last))
+    return warning.to_dict() if warning is not None else None
 
 
 # ------------------------------------------------------------------ yearly evaluation (第二十四条)

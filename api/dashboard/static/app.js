@@ -393,8 +393,10 @@
       var health = answers.pop() || {};
       var signature = JSON.stringify(answers);
       /* The tracker's own "now" (a replay's simulated time), then when the page last asked. */
+      var notice = health.missing_notice;  /* next year's holiday notice not loaded (from 1 November) */
       setStatus((health.now ? t("tracker_time") + " " + time(health.now).slice(0, 16) + " · " : "") +
-                t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN"), false);
+                t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN") +
+                (notice ? " · " + (lang === "en" ? notice.message_en : notice.message_zh) : ""), false, !!notice);
       if (!force && signature === lastAnswer) return;
       lastAnswer = signature;
       document.getElementById("view").innerHTML = view.render(answers, current.arg);
@@ -407,10 +409,10 @@
     });
   }
 
-  function setStatus(text, bad) {
+  function setStatus(text, bad, warn) {
     var el = document.getElementById("status");
     el.textContent = text;
-    el.className = "status" + (bad ? " error" : "");
+    el.className = "status" + (bad ? " error" : "") + (warn ? " warning" : "");
   }
 
   function schedule() {
