@@ -198,6 +198,7 @@ class Planned:
     digest_key: str | None = None
     not_before_seconds: float = 0.0  # wait this long before sending (digests)
     skip_reason: str | None = None
+    cloudevent: Mapping[str, Any] | None = None  # the webhook's body: the notification as published
 
     @property
     def status(self) -> str:
@@ -236,7 +237,8 @@ def plan(notification: Notification, *, ladder: Ladder, registry: DepartmentRegi
                 obligation_id=notification.obligation_id, kind=notification.kind, level=level)
     planned: list[Planned] = []
     if channels.webhook:
-        planned.append(Planned(channel=WEBHOOK, recipient=WEBHOOK, recipient_label=WEBHOOK, notice=notice, **base))
+        planned.append(Planned(channel=WEBHOOK, recipient=WEBHOOK, recipient_label=WEBHOOK, notice=notice,
+                               cloudevent=notification.cloudevent, **base))
     if now - notification.time > timedelta(hours=ladder.max_age_hours):
         reason = wording.skip_too_old(notification.time, ladder.max_age_hours)
         return [Planned(channel=NONE_CHANNEL, recipient="-", recipient_label="-", skip_reason=reason, **base)]
