@@ -276,3 +276,13 @@ class DeliveryLogPort(Protocol):
     def mark_failed(self, rows: Iterable[Any], holder: str, reason: str, now_utc: datetime,
                     undeliverable: Iterable[dict[str, Any]]) -> int:
         """Given up: the reason is kept and each undeliverable CloudEvent goes to the outbox, in one transaction."""
+
+
+class ChannelPort(Protocol):
+    """One way of reaching people (``delivery.smtp``, ``delivery.dingtalk``, ``delivery.wecom``, ``delivery.webhook``)."""
+
+    name: str
+
+    async def send(self, recipient: str, address: str | None, message: Any) -> Any:
+        """Send one ``models.delivery.Message`` to a recipient (a robot's name, an email address);
+        returns a ``models.delivery.Outcome`` (delivered, transient failure, permanent failure)."""

@@ -385,8 +385,8 @@ def greeting(name: str | None, title: str | None) -> str:
     return f"{name}{title or '同志'}："
 
 
-def notification_id_note(notification_id: str) -> str:
-    return (f"通知编号 {notification_id}。同一编号的通知只发送一次；如收到两条相同编号的通知，"
+def notification_id_note(*notification_ids: str) -> str:
+    return (f"通知编号 {'、'.join(notification_ids)}。同一编号的通知只发送一次；如收到两条相同编号的通知，"
             f"为同一通知的重复发送，无需重复处理。")
 
 
@@ -466,3 +466,9 @@ def calendar_alarm_text(kind_title: str, stage: int) -> str:
     return f"提醒：{kind_title}，{left}"
 
 NOTIFICATION_TYPES["gov.catalog.notification.undeliverable"] = ("无法送达", "undeliverable")
+
+MAIL_FROM_NAME = "雨花区政务数据资源目录时限监督"
+
+
+def truncated_note(link: str | None) -> str:
+    return "……（说明过长已截断，完整内容见详情链接）" if link else "……（说明过长已截断，完整内容见仪表盘）"
