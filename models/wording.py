@@ -411,7 +411,7 @@ def footer_text() -> str:
 def skip_obligation_closed(status: str) -> str:
     if status == "overdue":
         return "义务已逾期，提醒不再发送（逾期违规另行通知）"
-    return f"义务在提醒送达前已{zh(STATUSES, status)}，提醒不再发送"
+    return f"义务在提醒送达前{zh(STATUSES, status)}，提醒不再发送"
 
 
 def skip_no_contacts(department_label: str, roles: list[str]) -> str:
