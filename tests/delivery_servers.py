@@ -93,7 +93,8 @@ class MailCatcher:
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller._thread is not None:  # idempotent: a test may stop it early (connection refused)
+            self.controller.stop()
 
     def to(self, address: str) -> list[Mail]:
         with self.lock:
@@ -151,6 +152,7 @@ class RobotServer:
     refused: list[Received] = field(default_factory=list)  # requests answered with an error
     scripted: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # path -> answers to give first
     messages_per_minute: int | None = None  # answer DingTalk 130101 / WeCom 45009 past this rate per path
+    clock: object = time.monotonic  # seconds; a test whose sender runs on a moved instant moves this one too
 
     def __post_init__(self):
         self.lock = threading.Lock()
@@ -230,7 +232,7 @@ class RobotServer:
     def _too_fast(self, path: str) -> bool:
         if self.messages_per_minute is None:
             return False
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             recent = [t for t in self._times[path] if now - t < 60]
             if len(recent) >= self.messages_per_minute:
