@@ -63,6 +63,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.catcher.delay:
+            await asyncio.sleep(self.catcher.delay)  # a slow server, so a kill lands while sends are in flight
         message = email.message_from_bytes(envelope.original_content or envelope.content,
                                            policy=email.policy.default)
         with self.catcher.lock:
@@ -82,6 +84,7 @@ class MailCatcher:
         self.answers: dict[str, list[str | None]] = defaultdict(list)
         self.lock = threading.Lock()
         self.on_mail = on_mail
+        self.delay = 0.0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     @property
@@ -152,6 +155,7 @@ class RobotServer:
     refused: list[Received] = field(default_factory=list)  # requests answered with an error
     scripted: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # path -> answers to give first
     messages_per_minute: int | None = None  # answer DingTalk 130101 / WeCom 45009 past this rate per path
+    delay: float = 0.0
     clock: object = time.monotonic  # seconds; a test whose sender runs on a moved instant moves this one too
 
     def __post_init__(self):
@@ -186,6 +190,8 @@ class RobotServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a slow robot, so a kill lands while sends are in flight
         try:
             parsed = json.loads(body)
         except ValueError:
