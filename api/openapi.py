@@ -81,6 +81,25 @@ def spec() -> dict:
                                          "years_now_official, years_now_provisional}"),
                               "422": ERROR, "503": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
+            # delivery to people (issue 14)
+            "/api/departments/{code}/deadlines.ics": {"get": {
+                "summary": "the department's open deadlines as an iCalendar feed (RFC 5545): one all-day event "
+                           "per obligation on its due date, alarms at the reminder stages, UID = obligation id",
+                "parameters": [_path("code", "department code")],
+                "responses": {"200": {"description": "text/calendar",
+                                      "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                              "404": ERROR}}},
+            "/api/delivery": {"get": {
+                "summary": "delivery: channels configured, departments without contacts, log counts by status",
+                "responses": {"200": _ok("{channels, missing_contacts, counts, wording}")}}},
+            "/api/deliveries": {"get": {
+                "summary": "the delivery log: one row per (notification, channel, recipient), newest first",
+                "parameters": [_query("obligation_id", "obligation id"), _query("notification_id", "rm-… or vi-…"),
+                               _query("department", "department code"),
+                               _query("status", "pending, claimed, sent, failed or skipped",
+                                      {"type": "string",
+                                       "enum": ["pending", "claimed", "sent", "failed", "skipped"]}), *PAGE],
+                "responses": {"200": _ok("a page of deliveries"), "400": ERROR}}},
         },
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error", "status"],

@@ -100,7 +100,8 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
         parts = build_models(settings, clock, calendar)
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
-                      worker_status=worker_status)
+                      worker_status=worker_status, public_url=settings.public_url or None,
+                      delivery=delivery_overview(settings, parts.tracker.registry))
 
 
 def build_relay(settings: Settings, outbox: Outbox):
@@ -234,3 +235,14 @@ def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: C
     notes = [wording.missing_contacts_line(lacking, registry.label)] if lacking else []
     runner = DeliveryRunner(log_port, adapters, ladder, timeout=settings.delivery_timeout)
     return Notifier(settings, log_port, runner, planner, clock, startup_notes=notes)
+
+
+def delivery_overview(settings: Settings, registry: DepartmentRegistry) -> dict:
+    """What the dashboard shows of delivery: the channels configured, the departments without contacts."""
+    from models.escalation import missing_contacts
+
+    channels = [name for name, configured in (
+        ("email", settings.smtp_url), ("dingtalk", settings.dingtalk_webhook or any(d.robot("dingtalk") for d in registry)),
+        ("wecom", settings.wecom_webhook or any(d.robot("wecom") for d in registry)),
+        ("webhook", settings.webhook_url)) if configured]
+    return {"channels": channels, "missing_contacts": missing_contacts(registry, build_ladder(settings))}

@@ -272,3 +272,18 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
                                .where(v.event_day >= first, v.event_day <= last)).mappings():
         tally.add_violation(row["department"], row["rule"], row["articles"])
     return tally.report(year, at, [(d.code, d.name) for d in registry])
+
+
+# ------------------------------------------------------------------ the iCalendar feed (issue 14)
+
+def calendar_feed_rows(session, department: str) -> list[dict[str, Any]]:
+    """A department's unfinished obligations with how often and when their deadline last moved."""
+    history = t.obligation_history.c
+    moves = (sa.select(history.obligation_id, sa.func.count().label("reschedules"),
+                       sa.func.max(history.at).label("last_moved"))
+             .where(history.what == "rescheduled").group_by(history.obligation_id).subquery())
+    query = (sa.select(t.obligations, moves.c.reschedules, moves.c.last_moved)
+             .outerjoin(moves, moves.c.obligation_id == t.obligations.c.id)
+             .where(t.obligations.c.department == department, t.obligations.c.status.in_(("open", "overdue")))
+             .order_by(t.obligations.c.due_date, t.obligations.c.id))
+    return [dict(row) for row in session.execute(query).mappings()]
