@@ -25,7 +25,7 @@ from models.sql.deliveries import SqlDeliveryLog, list_deliveries
 from models.validation import build_cloudevent, event_from_attributes
 from streams.topics import UNDELIVERABLE
 from tests.delivery_servers import MailCatcher, RobotServer
-from tests.unit.model_fakes import accepted_at
+from tests.fakes import accepted_at
 
 SECRET = "SECtest0123456789abcdef"
 HOOK_SECRET = "hook-secret"

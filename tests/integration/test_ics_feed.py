@@ -18,7 +18,7 @@ from calendars import LiveCalendar
 from config.bootstrap import build_api_context, build_models
 from config.settings import Settings
 from models.clock import SHANGHAI, ManualClock
-from tests.unit.model_fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed
+from tests.fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed
 
 NOTICE_2026 = CONFIG_DIR / "calendars" / "2026.yaml"
 
