@@ -7,6 +7,8 @@ Domain (no database, no broker, no framework):
 - ``departments``: the department registry.
 - ``obligations``, ``reminders``, ``violations``, ``triggers``: what is owed, when to remind, what is a violation.
 - ``messages``: outgoing CloudEvents (reminders, violations, obligation changes, dead letters).
+- ``evaluation``: the yearly evaluation's arithmetic; ``evaluation_workbook``: the same report as an Excel workbook
+  (openpyxl: an output format, like the CSV).
 - ``service``: the ``Tracker`` the stream agents and the scheduler call (``apply_batch``, ``tick``,
   ``reschedule_for_calendar``) through a unit of work.
 
