@@ -32,6 +32,7 @@ ENV_NAMES = {
     "calendar_dir": "TRACKER_CALENDAR_DIR",
     "policy_dir": "TRACKER_POLICY_DIR",
     "departments_file": "TRACKER_DEPARTMENTS_FILE",
+    "log_format": "TRACKER_LOG_FORMAT",
 }
 
 
@@ -58,6 +59,7 @@ class Settings:
     calendar_dir: str = str(CONFIG_DIR / "calendars")
     policy_dir: str = str(CONFIG_DIR / "policies")
     departments_file: str = str(CONFIG_DIR / "departments.yaml")
+    log_format: str = "text"  # text (for people) | json (one object a line, for log shippers): config/logs.py
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
