@@ -361,3 +361,12 @@ def evaluation_workbook_title(year: int, as_of: datetime, policies: list[str]) -
     """The title row of every sheet: the year, the as-of time and the policies the year was judged under."""
     applied = "；".join(policies) if policies else XLSX_NO_POLICY[0]
     return f"{evaluation_title(year, as_of)} — 适用政策：{applied} — {XLSX_TIME_NOTE[0]}"
+
+
+# ------------------------------------------------------------------ dead letters (catalog-tracker dead-letters list)
+
+DEAD_LETTER_COLUMNS: tuple[Pair, ...] = (
+    ("拒收时间", "Rejected at"), ("原消息位置", "Where it was read"), ("事件编号", "Event id"),
+    ("重投次数", "Redrives"), ("原因", "Reason"), ("死信编号", "Dead letter id"),
+)
+DEAD_LETTER_SUPERSEDED: Pair = ("已重投并再次拒收，见", "redriven and rejected again, see")
