@@ -1,6 +1,7 @@
 """Progress of a long run on stderr: a bar redrawn in place on a terminal, one plain count line otherwise.
 
 A log file or a pipe gets no carriage returns, only ``label: 120/120`` at the end.
+The bar is drawn as ``replay`` draws its own (``streams.replay.progress_bar``).
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import time
 from typing import TextIO
 
-BAR_WIDTH = 30
+from streams.replay import progress_bar
 
 
 class Progress:
@@ -38,8 +39,8 @@ class Progress:
         self.stream.flush()
 
     def _draw(self) -> None:
-        filled = BAR_WIDTH * self.done // self.total if self.total else BAR_WIDTH
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.done}/{self.total}")
+        fraction = self.done / self.total if self.total else 1.0
+        self.stream.write(f"\r{self.label} {progress_bar(fraction)} {self.done}/{self.total}")
         self.stream.flush()
         self._drawn_at = time.monotonic()
 

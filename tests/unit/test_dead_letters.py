@@ -151,8 +151,8 @@ def test_progress_is_a_bar_on_a_terminal_and_a_plain_count_otherwise():
         for _ in range(4):
             progress.advance()
     assert terminal.getvalue().count("\r") >= 4
-    assert terminal.getvalue().endswith("\rredriven [" + "#" * 30 + "] 4/4\n")
-    assert "\rredriven [" + "#" * 15 + "." * 15 + "] 2/4" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\rredriven [" + "#" * 30 + "] 100.0% 4/4\n")
+    assert "\rredriven [" + "#" * 15 + "-" * 15 + "]  50.0% 2/4" in terminal.getvalue()
     pipe = io.StringIO()
     with Progress(4, "redriven", pipe) as progress:
         for _ in range(4):
