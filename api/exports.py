@@ -1,7 +1,7 @@
 """Downloads: ``GET /api/evaluation/{year}.xlsx``, the yearly evaluation as an Excel workbook.
 
 The same report as ``GET /api/evaluation/{year}`` and ``catalog-tracker report
-evaluation YEAR --xlsx`` (``models.evaluation_workbook``), read in one session
+evaluation YEAR --xlsx`` (``models.exports.evaluation_workbook``), read in one session
 off the event loop. Listed before ``api.routes`` in ``ROUTE_MODULES``: that
 module's ``/api/evaluation/{year}`` would also match ``2025.xlsx``.
 """
@@ -13,7 +13,7 @@ from aiohttp import web
 
 from api import params
 from api.context import context_of
-from models.evaluation_workbook import CONTENT_TYPE, applied_policies, workbook_bytes
+from models.exports.evaluation_workbook import CONTENT_TYPE, applied_policies, workbook_bytes
 from models.sql import queries
 
 

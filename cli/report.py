@@ -6,7 +6,7 @@ the on-time rate, violations by rule and by article, and the average working
 days taken. Computed from the stored history in ``DATABASE_URL``, so the same
 events always give the same report. ``--csv FILE`` also writes it as CSV
 (UTF-8 with BOM, so spreadsheet programs show the Chinese names);
-``--xlsx FILE`` as an Excel workbook (``models.evaluation_workbook``: the
+``--xlsx FILE`` as an Excel workbook (``models.exports.evaluation_workbook``: the
 figures, violations by article, the counted obligations and a chart of the
 on-time rate by department).
 """
@@ -132,7 +132,7 @@ def write_csv(report: dict, path: Path) -> None:
 
 def write_xlsx(report: dict, counted: list[dict], path: Path, settings) -> None:
     from config.bootstrap import build_policies
-    from models.evaluation_workbook import applied_policies, workbook_bytes
+    from models.exports.evaluation_workbook import applied_policies, workbook_bytes
 
     policies = applied_policies(counted, build_policies(settings), report["year"], settings.jurisdiction)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ def test_every_line_of_the_worker_log_is_a_json_object(pipeline):
     loggers = {r["logger"] for r in records}
     assert any(name.startswith("faust") for name in loggers), sorted(loggers)
     assert any(name.startswith("aiokafka") for name in loggers), sorted(loggers)
-    assert "streams.worker" in loggers and "streams.duty" in loggers  # the tracker's own
+    assert "streams.worker" in loggers and "streams.leader" in loggers  # the tracker's own
 
     dead = {r["reason"][:20]: r for r in records if r["logger"] == "streams.ingest" and "reason" in r}
     rejected = next(r for r in dead.values() if r.get("event_id") == "J1")

@@ -194,7 +194,7 @@ def test_evaluation_as_an_excel_download(api_context):
     from openpyxl import load_workbook
 
     from models import wording
-    from models.evaluation_workbook import CONTENT_TYPE
+    from models.exports.evaluation_workbook import CONTENT_TYPE
 
     async def run():
         async with TestClient(TestServer(build_api(api_context))) as client:

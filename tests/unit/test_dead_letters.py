@@ -13,7 +13,7 @@ from streams.dead_letters import (REDRIVE_COUNT_HEADER, REDRIVEN_FROM_HEADER, De
                                   Selection, collect, dead_letter_of, parse_since, plan_redrive, redrive,
                                   redrive_headers)
 from streams.ingest import KafkaOrigin
-from tests.unit.model_fakes import shanghai
+from tests.fakes import shanghai
 
 TOPIC = "p.catalog.regulation-changes"
 INPUTS = [TOPIC, "p.catalog.duty-changes"]

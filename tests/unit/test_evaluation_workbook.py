@@ -9,8 +9,8 @@ from config.bootstrap import build_policies
 from config.settings import Settings
 from models import wording
 from models.evaluation import Tally
-from models.evaluation_workbook import applied_policies, workbook_bytes
-from tests.unit.model_fakes import shanghai
+from models.exports.evaluation_workbook import applied_policies, workbook_bytes
+from tests.fakes import shanghai
 
 
 def test_a_year_without_obligations_gives_headers_and_no_chart():

@@ -10,7 +10,8 @@ frozen header row; rates are numbers formatted as percent; times are written
 in Asia/Shanghai (Excel has no time zones). Words come from ``models.wording``.
 
 The CLI (``report evaluation --xlsx``) and the API (``GET /api/evaluation/{year}.xlsx``)
-both call ``workbook_bytes``; it lives in ``models`` because both may import it.
+both call ``workbook_bytes``; it lives in ``models`` because both may import it, in ``models.exports``
+beside the domain because it imports openpyxl.
 """
 from __future__ import annotations
 
