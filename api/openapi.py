@@ -75,6 +75,13 @@ def spec() -> dict:
                 "summary": "the yearly evaluation of every department (第二十四条)",
                 "parameters": [_path("year", "calendar year", {"type": "integer"})],
                 "responses": {"200": _ok("evaluation"), "400": ERROR}}},
+            "/api/evaluation/{year}.xlsx": {"get": {
+                "summary": "the yearly evaluation as an Excel workbook (figures, violations by article, the counted "
+                           "obligations, a chart of the on-time rate by department)",
+                "parameters": [_path("year", "calendar year", {"type": "integer"})],
+                "responses": {"200": {"description": "the workbook (a download)", "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}}}}, "400": ERROR}}},
             "/api/calendar/reload": {"post": {
                 "summary": "re-read the holiday notices and reschedule the deadlines they move",
                 "responses": {"200": _ok("{reloaded, rescheduled: number of obligations moved, "

@@ -44,6 +44,7 @@ ENV_NAMES = {
     "webhook_secret": "TRACKER_WEBHOOK_SECRET",
     "notify_group": "TRACKER_NOTIFY_GROUP",
     "delivery_timeout": "TRACKER_DELIVERY_TIMEOUT",
+    "log_format": "TRACKER_LOG_FORMAT",
 }
 
 
@@ -82,6 +83,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)  # X-Signature: HMAC-SHA256 hex of the body
     notify_group: str = ""  # the notifier's consumer group; default: <consumer_group>-notify
     delivery_timeout: float = 20.0  # seconds one send may take
+    log_format: str = "text"  # text (for people) | json (one object a line, for log shippers): config/logs.py
 
     @property
     def notifier_group(self) -> str:

@@ -7,8 +7,10 @@ Domain (no database, no broker, no framework):
 - ``departments``: the department registry.
 - ``obligations``, ``reminders``, ``violations``, ``triggers``: what is owed, when to remind, what is a violation.
 - ``messages``: outgoing CloudEvents (reminders, violations, obligation changes, dead letters).
+- ``evaluation``: the yearly evaluation's arithmetic.
 - ``service``: the ``Tracker`` the stream agents and the scheduler call (``apply_batch``, ``tick``,
   ``reschedule_for_calendar``) through a unit of work.
 
 Persistence: ``models.sql`` (SQLAlchemy 2 Core, Alembic), the ports' SQL implementation and the read side.
+Output formats: ``models.exports`` (the evaluation as an Excel workbook, openpyxl).
 """

@@ -472,3 +472,56 @@ MAIL_FROM_NAME = "雨花区政务数据资源目录时限监督"
 
 def truncated_note(link: str | None) -> str:
     return "……（说明过长已截断，完整内容见详情链接）" if link else "……（说明过长已截断，完整内容见仪表盘）"
+# ------------------------------------------------------------------ the yearly evaluation as a workbook (Excel)
+
+XLSX_SHEETS: dict[str, Pair] = {  # sheet names: at most 31 characters, none of []:*?/\
+    "departments": ("部门评价", "Per department"),
+    "articles": ("违规（按条款）", "Violations by article"),
+    "obligations": ("计入的义务", "Counted obligations"),
+    "chart": ("按时率图表", "On-time rate chart"),
+}
+
+# Per-department sheet; the rule columns ("violations_by_rule") follow RULES_SHORT, prefixed by XLSX_RULE_PREFIX.
+XLSX_DEPARTMENT_COLUMNS: dict[str, Pair] = {
+    "name": ("部门", "Department"), "department": ("代码", "Code"), "obligations": ("义务", "Obligations"),
+    "on_time": ("按时完成", "On time"), "late": ("逾期完成", "Late"), "open": ("未到期", "Open"),
+    "overdue": ("已逾期", "Overdue"), "on_time_rate": ("按时率", "On-time rate"), "violations": ("违规", "Violations"),
+    "average_working_days_taken": ("平均用时（工作日）", "Average working days taken"),
+}
+XLSX_RULE_PREFIX: Pair = ("违规：", "Violations: ")
+
+XLSX_COUNTED_COLUMNS: dict[str, Pair] = {
+    "department_name": ("部门", "Department"), "department": ("代码", "Code"), "kind": ("义务类型", "Obligation"),
+    "article": ("条款", "Article"), "start_day": ("起算日", "Start day"), "working_days": ("期限（工作日）", "Working days"),
+    "due_date": ("截止日", "Due date"), "provisional": ("暂定期限", "Provisional"), "status": ("状态", "Status"),
+    "outcome": ("评价计为", "Counted as"), "completed_at": ("完成时间", "Completed at"),
+    "working_days_taken": ("用时（工作日）", "Working days taken"), "trigger_summary": ("触发事件", "Trigger"),
+    "trigger_event_id": ("触发事件编号", "Trigger event id"), "policy_id": ("适用政策", "Policy"),
+    "policy_version": ("政策版本", "Policy version"), "id": ("义务编号", "Obligation id"),
+}
+
+# What each obligation counts as in the evaluation (models.evaluation.outcome; None: cancelled, not judged).
+OUTCOMES: dict[str, Pair] = {
+    "on_time": ("按时完成", "On time"), "late": ("逾期完成", "Late"), "overdue": ("已逾期", "Overdue"),
+    "open": ("未到期", "Open"), "": ("不计入（已撤销）", "Not counted (cancelled)"),
+}
+YES_NO: dict[bool, Pair] = {True: ("是", "yes"), False: ("否", "no")}
+XLSX_TIME_NOTE: Pair = ("时间均为北京时间（UTC+8）", "Times are Beijing time (UTC+8)")
+XLSX_NO_POLICY: Pair = ("（该年度没有适用的政策）", "(no policy applies to this year)")
+DASHBOARD_EXPORTS: dict[str, Pair] = {"download_xlsx": ("下载 Excel 表格", "Download as Excel")}
+DASHBOARD.update(DASHBOARD_EXPORTS)  # served with the other labels by catalog()
+
+
+def evaluation_workbook_title(year: int, as_of: datetime, policies: list[str]) -> str:
+    """The title row of every sheet: the year, the as-of time and the policies the year was judged under."""
+    applied = "；".join(policies) if policies else XLSX_NO_POLICY[0]
+    return f"{evaluation_title(year, as_of)} — 适用政策：{applied} — {XLSX_TIME_NOTE[0]}"
+
+
+# ------------------------------------------------------------------ dead letters (catalog-tracker dead-letters list)
+
+DEAD_LETTER_COLUMNS: tuple[Pair, ...] = (
+    ("拒收时间", "Rejected at"), ("原消息位置", "Where it was read"), ("事件编号", "Event id"),
+    ("重投次数", "Redrives"), ("原因", "Reason"), ("死信编号", "Dead letter id"),
+)
+DEAD_LETTER_SUPERSEDED: Pair = ("已重投并再次拒收，见", "redriven and rejected again, see")

@@ -19,6 +19,7 @@ import faust
 import mode
 from aiohttp import web
 
+from config.logs import faust_worker_options
 from config.settings import Settings
 from streams.ingest import BatchApplier
 from streams.leader import LeaderDuties
@@ -161,7 +162,8 @@ class Worker:
             print(f"catalog-tracker worker: cannot create or find the topics on "
                   f"KAFKA_BOOTSTRAP_SERVERS={self.settings.kafka_bootstrap_servers}: {exc!r}", file=sys.stderr)
             return 1
-        faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False)
+        faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False,
+                                         **faust_worker_options(self.settings, loglevel))  # TRACKER_LOG_FORMAT
         # A tick that waits for a long relay round is simply skipped: not worth a warning each time.
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         faust_worker.grace_seconds = grace_seconds

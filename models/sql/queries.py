@@ -20,6 +20,7 @@ from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
 from models.evaluation import Tally
 from models.evaluation import as_of as evaluation_as_of
+from models.evaluation import outcome as evaluation_outcome
 from models.obligations import COMPLETED, OPEN, OVERDUE, counts_as_overdue, past_deadline
 from models.sql import tables as t
 
@@ -287,3 +288,29 @@ def calendar_feed_rows(session, department: str) -> list[dict[str, Any]]:
              .where(t.obligations.c.department == department, t.obligations.c.status.in_(("open", "overdue")))
              .order_by(t.obligations.c.due_date, t.obligations.c.id))
     return [dict(row) for row in session.execute(query).mappings()]
+
+
+def counted_obligations(session, registry: DepartmentRegistry, year: int,
+                        now: datetime | None = None) -> list[dict[str, Any]]:
+    """The obligations ``evaluation(year)`` counts, one dict each, with what each counts as (``outcome``).
+
+    Same selection (start day in ``year``) and the same as-of instant as ``evaluation``, so these rows add up
+    to its figures; ordered by department as the registry lists them, then start day and id.
+    """
+    at = evaluation_as_of(year, now)
+    c = t.obligations.c
+    rows = session.execute(
+        sa.select(c.id, c.department, c.kind, c.article, c.start_day, c.working_days, c.due_date, c.due_end,
+                  c.provisional, c.status, c.on_time, c.completed_at, c.working_days_taken, c.trigger_event_id,
+                  c.trigger_summary, c.policy_id, c.policy_version)
+        .where(c.start_day >= date(year, 1, 1), c.start_day <= date(year, 12, 31))
+        .order_by(c.department, c.start_day, c.id)).mappings().all()
+    order = {department.code: n for n, department in enumerate(registry)}
+    result = []
+    for row in rows:
+        item = {key: row[key] for key in row.keys() if key != "due_end"}
+        item["department_name"] = registry.name_of(row["department"])
+        item["outcome"] = evaluation_outcome(row["status"], row["on_time"], past_deadline(row["due_end"], at))
+        result.append(item)
+    result.sort(key=lambda item: (order.get(item["department"], len(order)), item["department"]))  # stable
+    return result

@@ -335,7 +335,8 @@
               "</td><td>" + esc(num(r.open)) + "</td><td>" + (rate === null ? "-" : (rate * 100).toFixed(1) + "%") + "</td><td>" +
               esc(Object.keys(byArticle).map(function (a) { return a + " × " + byArticle[a]; }).join("；")) + "</td></tr>";
           }).join("") + "</tbody></table>" : '<p class="muted">' + t("no_chart") + "</p>";
-        return "<h1>" + t("evaluation") + " " + picker + "</h1><h2>" + t("chart_title") + "</h2>" + chart(rows) + table;
+        return "<h1>" + t("evaluation") + " " + picker + "</h1>" + xlsxLink(year) + "<h2>" + t("chart_title") + "</h2>" +
+          chart(rows) + table;
       }
     }
   };
@@ -393,6 +394,14 @@
     if (r.on_time_rate !== undefined && r.on_time_rate !== null) return Number(r.on_time_rate);
     var due = num(r.on_time) + num(r.late) + num(r.overdue);
     return due ? num(r.on_time) / due : null;
+  }
+
+  /* The same evaluation as an Excel workbook (GET /api/evaluation/{year}.xlsx): figures, articles, obligations, chart. */
+  var EXPORT_TEXT = { download_xlsx: ["下载 Excel 表格", "Download as Excel"] };
+  function xlsxLink(year) {
+    var href = "/api/evaluation/" + encodeURIComponent(year) + ".xlsx";
+    return '<p class="downloads"><a id="evaluation-xlsx" href="' + esc(href) + '" download>' +
+      esc(pick(EXPORT_TEXT.download_xlsx)) + "</a></p>";
   }
 
   /* A horizontal bar per department, in plain SVG (no library, no network). */
