@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # api.exports first: its /api/evaluation/{year}.xlsx would otherwise be taken by api.routes' /api/evaluation/{year}.
 ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.openapi", "api.dashboard", "api.ics",
-                                  "api.deliveries")
+                                  "api.deliveries", "api.asyncapi")
 
 
 @web.middleware

@@ -88,6 +88,9 @@ def spec() -> dict:
                                          "years_now_official, years_now_provisional}"),
                               "422": ERROR, "503": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
+            "/api/asyncapi.json": {"get": {"summary": "the AsyncAPI 3.0 document of every topic, with a JSON Schema "
+                                                      "(draft 2020-12) of each event type's data",
+                                           "responses": {"200": _ok("AsyncAPI 3.0")}}},
             # delivery to people (issue 14)
             "/api/departments/{code}/deadlines.ics": {"get": {
                 "summary": "the department's open deadlines as an iCalendar feed (RFC 5545): one all-day event "
