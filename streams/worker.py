@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EXIT_STOPPED = 0  # a stop that was asked for (SIGTERM/SIGINT), however the parts ended
 GRACE_SECONDS = 5.0  # after SIGTERM/SIGINT, the process ends at the latest after this long
 API_SHUTDOWN_SECONDS = 1.0  # requests still running when the API stops (a health check on a hung database)
+NOTIFIER_STOP_SECONDS = 2.0  # a delivery round still running when the worker stops (it is resumed by the next)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class NotifierService(mode.Service):
         self.notifier.start()
 
     async def on_stop(self) -> None:
-        await self.notifier.stop()
+        await self.notifier.stop(timeout=NOTIFIER_STOP_SECONDS)  # within the worker's grace period
 
 
 class HardExitingWorker(faust.Worker):
