@@ -175,7 +175,7 @@ class ReplayWorker:
                    DATABASE_URL=database_url, TRACKER_TOPIC_PREFIX=prefix,
                    TRACKER_CONSUMER_GROUP=f"{prefix}tracker", TRACKER_CLOCK=f"file:{self.clock_path.resolve()}",
                    TRACKER_TICK_SECONDS=TICK_SECONDS)
-        self.process = WorkerProcess(env, log_path, args=("--loglevel", "warning", "--grace-seconds", "10"),
+        self.process = WorkerProcess(env, log_path, args=("--loglevel", "warning"),
                                      host=settings.http_host, port=http_port)
         self.prefix = prefix
         self.producer = None

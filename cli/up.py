@@ -1,12 +1,15 @@
 """``catalog-tracker up``: the embedded quick start, everything on one machine.
 
 1. starts the bundled broker (Tansu), unless ``KAFKA_BOOTSTRAP_SERVERS`` names one;
+   a database or broker that does not answer yet is waited for (one line says so);
 2. starts ``catalog-tracker worker`` (processors, scheduler, outbox relay and the
    HTTP API with the dashboard) on SQLite by default (``DATABASE_URL``);
 3. once ``GET /api/health`` answers, publishes the demo feed (``streams.demo``)
    so there is something open, due soon and overdue to look at;
 4. prints the dashboard and API addresses and runs until Ctrl-C, which stops
-   the worker and then the broker.
+   the worker and then the broker, prints one line and exits with 0. Only a
+   real failure (the worker ending by itself with an error) says "error" and
+   exits with another status.
 
 ``up --replay`` plays the demo's weeks through ``catalog-tracker replay``
 instead: the demo feed goes to the input topics first, then a fresh worker
@@ -48,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from cli.worker_process import WorkerExited, WorkerProcess
     from config.settings import Settings
     from streams.broker import BrokerError, free_port, port_answers, start_local_broker
+    from streams.startup import Stopping, check_dependencies
 
-    _stop_on_sigterm()
+    _stop_on_ctrl_c_and_sigterm()
     settings = Settings.from_env()
     env = dict(os.environ)
     broker = None
@@ -58,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if port_answers(settings.http_host, settings.http_port):
             if os.environ.get("TRACKER_HTTP_PORT"):
-                print(f"catalog-tracker up: {settings.http_host}:{settings.http_port} (TRACKER_HTTP_PORT) is already "
-                      "in use; stop what runs there or choose another port", file=sys.stderr)
+                print(f"catalog-tracker up: error: {settings.http_host}:{settings.http_port} (TRACKER_HTTP_PORT) is "
+                      "already in use; stop what runs there or choose another port", file=sys.stderr)
                 return EXIT_START_FAILED
             env["TRACKER_HTTP_PORT"] = str(free_port(settings.http_host))
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -70,25 +74,29 @@ def run(args: argparse.Namespace) -> int:
             try:
                 broker = start_local_broker(port=port, log_file=_in_dir(Path("var/tansu.log")))
             except BrokerError as exc:
-                print(f"catalog-tracker up: the bundled broker did not start: {exc}", file=sys.stderr)
+                print(f"catalog-tracker up: error: the bundled broker did not start: {exc}", file=sys.stderr)
                 return EXIT_START_FAILED
             env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
             print(f"broker     本地消息服务 (Tansu)  {broker.bootstrap_servers}", flush=True)
         else:
             print(f"broker     {env['KAFKA_BOOTSTRAP_SERVERS']} (KAFKA_BOOTSTRAP_SERVERS)", flush=True)
         settings = Settings.from_env(env)
+        _prepare_sqlite(settings.database_url)
+        # A database or broker that is not up yet: say so in one line and wait (Ctrl-C stops the wait).
+        check_dependencies(settings, wait=True, stopping=Stopping(), say=lambda text: print(text, flush=True))
         if args.replay:
             return _replay_demo(settings, args.speed)
-        _prepare_sqlite(settings.database_url)
         if not args.no_mail_catcher:
             catcher = _mail_catcher(settings, env)
 
-        worker = WorkerProcess(env, args.log_file, host=settings.http_host, port=settings.http_port).start()
+        worker = WorkerProcess(env, args.log_file, args=("--wait-for-dependencies",), host=settings.http_host,
+                               port=settings.http_port).start()
         print(f"worker     pid {worker.pid}, log {args.log_file}, database {settings.database_url}", flush=True)
         try:
             worker.wait_healthy(args.startup_timeout, interval=0.2)
         except (WorkerExited, TimeoutError):
-            print(f"catalog-tracker up: the worker did not become ready; see {args.log_file}", file=sys.stderr)
+            print(f"catalog-tracker up: error: the worker did not become ready; see {args.log_file}",
+                  file=sys.stderr)
             print(worker.log_tail(), file=sys.stderr)
             return EXIT_START_FAILED
         base = worker.base_url
@@ -99,18 +107,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n仪表盘 Dashboard   {base}/\nAPI               {base}/api/health  ·  {base}/api/openapi.json\n"
               "按 Ctrl-C 停止 / press Ctrl-C to stop", flush=True)
         status = worker.wait()
-        print(f"catalog-tracker up: the worker exited with status {status}; see {args.log_file}", file=sys.stderr)
-        return status or EXIT_START_FAILED
-    except KeyboardInterrupt:
-        print("\nstopping …", file=sys.stderr, flush=True)
+        if status == 0:  # only a signal ends a worker with 0: someone stopped it on purpose
+            print(f"已停止 / stopped: the worker was stopped (status 0); see {args.log_file}", flush=True)
+            return 0
+        print(f"catalog-tracker up: error: the worker exited with status {status}; see {args.log_file}",
+              file=sys.stderr)
+        print(worker.log_tail(), file=sys.stderr)
+        return status if status > 0 else EXIT_START_FAILED
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _stop_on_ctrl_c_and_sigterm): a stop the person asked for
+        _ignore_further_stops()
+        _stop(worker, catcher, broker)
+        worker = catcher = broker = None
+        print("\n已停止 / stopped", flush=True)
         return 0
     finally:
-        if worker is not None:
-            worker.stop()
-        if catcher is not None:
-            catcher.stop()
-        if broker is not None:
-            broker.stop()
+        _stop(worker, catcher, broker)
+
+
+def _stop(worker, catcher, broker) -> None:
+    """In order: the worker (which sends to the others), then the mail catcher and the broker."""
+    if worker is not None:
+        worker.stop()
+    if catcher is not None:
+        catcher.stop()
+    if broker is not None:
+        broker.stop()
+
+
+def _ignore_further_stops() -> None:
+    """A second Ctrl-C while stopping must not interrupt the stop (nor print a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 DELIVERY_VARIABLES = ("TRACKER_SMTP_URL", "TRACKER_DINGTALK_WEBHOOK", "TRACKER_WECOM_WEBHOOK", "TRACKER_WEBHOOK_URL")
@@ -195,13 +222,19 @@ def _wait_applied(worker, count: int, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM stops everything like Ctrl-C does."""
+def _stop_on_ctrl_c_and_sigterm() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop everything, in order: the worker, then the broker.
+
+    SIGINT is taken even when ``up`` inherited it ignored (a shell's background job, as under some
+    terminals and session tools): the worker runs in a session of its own and never sees the terminal's
+    Ctrl-C, so ``up`` is the one that must act on it.
+    """
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _prepare_sqlite(database_url: str) -> None:

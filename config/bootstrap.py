@@ -6,7 +6,8 @@ Nothing is built at import time anywhere else. The models part:
 - ``build_tracker(settings, clock=None, engine=None)``: the ``models.service.Tracker``
   on SQL, the live working-day calendar, the policy files and the department registry;
 - ``build_outbox(settings, engine=None)``: what the outbox relay and the lease use;
-- ``build_models(settings, clock=None, calendar=None)``: all of the above sharing one engine.
+- ``build_models(settings, clock=None, calendar=None)``: all of the above sharing one engine;
+- ``build_configuration(settings)``: the calendar, policies and registry alone (read before anything connects).
 
 The streams part (imported only when used, so the CLI starts lean):
 
@@ -21,6 +22,7 @@ naming file and line), so a worker stops at start instead of judging with them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -57,14 +59,32 @@ def build_registry(settings: Settings) -> DepartmentRegistry:
     return load_registry(settings.departments_file)
 
 
+@dataclass
+class Configuration:
+    """What the files under config/ say (calendar, policies, registry), read before anything connects.
+
+    So a mistake in them is reported at once (one line, exit 2), even while the database or the broker is down.
+    """
+
+    calendar: Any  # calendars.LiveCalendar
+    policies: PolicySet
+    registry: DepartmentRegistry
+
+
+def build_configuration(settings: Settings) -> Configuration:
+    return Configuration(build_calendar(settings), build_policies(settings), build_registry(settings))
+
+
 def build_tracker(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
-                  calendar=None) -> Tracker:
+                  calendar=None, configuration: Configuration | None = None) -> Tracker:
     engine = engine if engine is not None else build_engine(settings)
+    if configuration is not None:
+        calendar = calendar if calendar is not None else configuration.calendar
     return Tracker(
         sql_unit_of_work_factory(engine, topic_of_type),
         calendar if calendar is not None else build_calendar(settings),
-        build_policies(settings),
-        build_registry(settings),
+        configuration.policies if configuration is not None else build_policies(settings),
+        configuration.registry if configuration is not None else build_registry(settings),
         clock if clock is not None else clock_from_spec(settings.clock),
         jurisdiction=settings.jurisdiction,
         reminder_time=settings.reminder_time,
@@ -82,9 +102,11 @@ class ModelParts:
     outbox: Outbox
 
 
-def build_models(settings: Settings, clock: Clock | None = None, calendar=None) -> ModelParts:
+def build_models(settings: Settings, clock: Clock | None = None, calendar=None,
+                 configuration: Configuration | None = None) -> ModelParts:
     engine = build_engine(settings)
-    return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar), outbox=Outbox(engine))
+    return ModelParts(engine=engine, tracker=build_tracker(settings, clock, engine, calendar, configuration),
+                      outbox=Outbox(engine))
 
 
 # ---------------------------------------------------------------- streams and API part (owner: streams)
@@ -140,15 +162,17 @@ def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size
     return app, applier
 
 
-def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | None = None):
+def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | None = None,
+                 configuration: Configuration | None = None):
     """The worker process: Faust app and agent, batch applier, leader's duties, relay and (unless ``with_api`` is
-    false) the API, all sharing one engine, clock and calendar."""
+    false) the API, all sharing one engine, clock and calendar (``configuration``: read before, when given)."""
     from api.app import build_api
     from streams.worker import Worker, WorkerParts
 
     clock = clock if clock is not None else clock_from_spec(settings.clock)
-    calendar = build_calendar(settings)
-    parts = build_models(settings, clock, calendar)
+    configuration = configuration if configuration is not None else build_configuration(settings)
+    calendar = configuration.calendar
+    parts = build_models(settings, clock, calendar, configuration)
     relay = build_relay(settings, parts.outbox)
     leader = build_leader(settings, parts, relay, clock, calendar)
     app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake)

@@ -29,10 +29,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from models.ports import Clock
 from streams.relay import OutboxRelay
+from streams.startup import is_outage, short_cause
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "relay"
+STOP_SECONDS = 2.0  # how long stop() may wait for a running cycle, the lease's release and the relay's close
 
 
 def holder_id() -> str:
@@ -60,7 +62,7 @@ class LeaderDuties:
     def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
                  tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
                  utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 on_tick: Callable[[bool], Any] | None = None):
+                 on_tick: Callable[[bool], Any] | None = None, stop_seconds: float = STOP_SECONDS):
         self.tick_fn = tick
         self.on_tick = on_tick  # called each tick with "is the lease holder" (e.g. CalendarWatcher.check)
         self.relay = relay
@@ -70,12 +72,14 @@ class LeaderDuties:
         self.holder = holder or holder_id()
         self.ttl_seconds = ttl_seconds or lease_ttl(tick_seconds)
         self.utc_now = utc_now
+        self.stop_seconds = stop_seconds
         self.stats = LeaderStats()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._waker: asyncio.Task | None = None
         self._stopping = False
+        self._outage: str | None = None  # the cause last logged while the database or the broker is away
 
     # ------------------------------------------------------------ lifecycle
 
@@ -88,19 +92,47 @@ class LeaderDuties:
         self._waker = asyncio.get_running_loop().create_task(self._wake_loop())
 
     async def stop(self) -> None:
+        """Stop ticking and relaying; bounded by ``stop_seconds`` whether or not the database and broker answer.
+
+        A running cycle may finish, then the lease is given up (so another worker takes over at once). When
+        the database or the broker hangs, the lease is left to expire by itself (``ttl_seconds``).
+        """
         self._stopping = True
+        deadline = time.monotonic() + self.stop_seconds
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self._waker is not None:
             self._waker.cancel()
-            await asyncio.wait([self._waker], timeout=10)  # never hang the shutdown on it
+            await asyncio.wait([self._waker], timeout=self._left(deadline))  # never hang the shutdown on it
             self._waker = None
-        async with self._lock:  # let a running cycle finish before giving the lease away
-            if self.stats.is_holder:
-                await asyncio.to_thread(self.outbox.release_lease, LEASE_NAME, self.holder)
-                self.stats.is_holder = False
-            await self.relay.close()
+        try:
+            await asyncio.wait_for(self._lock.acquire(), self._left(deadline))  # a running cycle may finish
+        except asyncio.TimeoutError:
+            log.warning("stopping: the lease holder's cycle did not finish within %.0f s; the %s lease is left to "
+                        "expire", self.stop_seconds, LEASE_NAME)
+        else:
+            try:
+                if self.stats.is_holder:
+                    await asyncio.wait_for(asyncio.to_thread(self.outbox.release_lease, LEASE_NAME, self.holder),
+                                           self._left(deadline))
+                    self.stats.is_holder = False
+            except asyncio.TimeoutError:
+                log.warning("stopping: the database did not answer within %.0f s; the %s lease expires by itself",
+                            self.stop_seconds, LEASE_NAME)
+            except Exception as exc:  # noqa: BLE001 - a database that does not answer: the lease expires
+                log.warning("stopping: the %s lease could not be given up (%s); it expires by itself", LEASE_NAME,
+                            short_cause(exc))
+            finally:
+                self._lock.release()
+        try:
+            await asyncio.wait_for(self.relay.close(), max(0.5, self._left(deadline)))
+        except Exception as exc:  # noqa: BLE001 - a broker that does not answer: nothing is in flight of ours
+            log.warning("stopping: the relay's producer did not close (%s)", short_cause(exc) or "no answer")
+
+    @staticmethod
+    def _left(deadline: float) -> float:
+        return max(0.05, deadline - time.monotonic())
 
     def wake(self, *_: Any) -> None:
         """Something was written to the outbox: relay soon."""
@@ -125,7 +157,16 @@ class LeaderDuties:
                 raise  # cancelled while stopping: nothing to report
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             self.stats.last_error = repr(exc)
-            log.exception("the lease holder's cycle (lease, tick, relay) failed")
+            if not is_outage(exc):
+                log.exception("the lease holder's cycle (lease, tick, relay) failed")
+            elif short_cause(exc) != self._outage:  # an outage: one line, again only when its cause changes
+                self._outage = short_cause(exc)
+                log.error("the lease holder's cycle (lease, tick, relay) failed: the database or the broker does "
+                          "not answer (%s); trying again every tick", self._outage)
+        else:
+            if self._outage is not None:
+                log.warning("the lease holder's cycle works again (after: %s)", self._outage)
+                self._outage = None
 
     async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1

@@ -1,10 +1,11 @@
 """The worker process: Faust agent + APScheduler tick + outbox relay (+ the HTTP API), in one process.
 
-``Worker(parts).run()`` (built by ``config.bootstrap.build_worker``) blocks until SIGTERM/SIGINT. A Faust worker
-whose broker is gone can hang in its shutdown (waiting on the consumer), so a
-signal also arms a timer that hard-exits the process after a grace period:
-nothing is lost by that, since offsets not committed are replayed and the
-outbox is recovered by the next relay.
+``Worker(parts)`` (built by ``config.bootstrap.build_worker``): ``prepare()`` creates missing topics, ``run()``
+blocks until SIGTERM/SIGINT and returns 0 for that stop, whether or not the database and the broker answer.
+Each part's stop is bounded (the leader's, the API's), and a Faust worker whose broker is gone can
+still hang in its shutdown (waiting on the consumer), so a signal also arms a timer that ends the
+process after a grace period, with status 0: the stop was asked for, and nothing is lost by it
+(offsets not committed are replayed by the next start, the outbox is recovered by the next relay).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,7 +30,10 @@ from streams.topics import all_topic_names, ensure_topics
 
 log = logging.getLogger(__name__)
 
-EXIT_FORCED = 1
+EXIT_STOPPED = 0  # a stop that was asked for (SIGTERM/SIGINT), however the parts ended
+GRACE_SECONDS = 5.0  # after SIGTERM/SIGINT, the process ends at the latest after this long
+API_SHUTDOWN_SECONDS = 1.0  # requests still running when the API stops (a health check on a hung database)
+NOTIFIER_STOP_SECONDS = 2.0  # a delivery round still running when the worker stops (it is resumed by the next)
 
 
 @dataclass
@@ -55,7 +60,7 @@ class ApiService(mode.Service):
         self._runner: web.AppRunner | None = None
 
     async def on_start(self) -> None:
-        self._runner = web.AppRunner(self.application, access_log=None)
+        self._runner = web.AppRunner(self.application, access_log=None, shutdown_timeout=API_SHUTDOWN_SECONDS)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         log.info("HTTP API on http://%s:%d/api/health", self.host, self.port)
@@ -91,19 +96,32 @@ class NotifierService(mode.Service):
         self.notifier.start()
 
     async def on_stop(self) -> None:
-        await self.notifier.stop()
+        await self.notifier.stop(timeout=NOTIFIER_STOP_SECONDS)  # within the worker's grace period
 
 
 class HardExitingWorker(faust.Worker):
-    """A Faust worker that exits within ``grace_seconds`` of SIGTERM/SIGINT, whatever hangs."""
+    """A Faust worker that ends within ``grace_seconds`` of SIGTERM/SIGINT, with status 0, whatever hangs."""
 
-    grace_seconds: float = 15.0
+    grace_seconds: float = GRACE_SECONDS
+    stop_requested: Callable[[], bool] = staticmethod(lambda: False)  # a signal that came before Faust's handlers
+
+    def install_signal_handlers(self) -> None:
+        super().install_signal_handlers()
+        if self.stop_requested():
+            self._on_sigterm()
 
     def _arm_hard_exit(self) -> None:
+        if getattr(self, "_hard_exit_armed", False):
+            return
+        self._hard_exit_armed = True
+
         def force() -> None:
-            log.error("shutdown took more than %.0fs: exiting now", self.grace_seconds)
+            log.warning("stopping took more than %.0f s (the database or the broker does not answer): ending the "
+                        "process now; what was not committed is replayed by the next start", self.grace_seconds)
             logging.shutdown()
-            os._exit(EXIT_FORCED)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_STOPPED)
 
         timer = threading.Timer(self.grace_seconds, force)
         timer.daemon = True
@@ -153,22 +171,50 @@ class Worker:
                                        self.settings.http_port))
         return services
 
-    def run(self, *, loglevel: str = "info", grace_seconds: float = 15.0) -> int:
-        """Create missing topics, then run until a signal; returns the exit status."""
-        try:
-            ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
-                          self.settings.topic_partitions)
-        except Exception as exc:  # noqa: BLE001 - say plainly what is wrong instead of a traceback
-            print(f"catalog-tracker worker: cannot create or find the topics on "
-                  f"KAFKA_BOOTSTRAP_SERVERS={self.settings.kafka_bootstrap_servers}: {exc!r}", file=sys.stderr)
-            return 1
+    def prepare(self) -> None:
+        """Create the missing topics (blocking; ``streams.startup`` runs it so that a stop stays possible)."""
+        ensure_topics(self.settings.kafka_bootstrap_servers, all_topic_names(self.settings),
+                      self.settings.topic_partitions)
+
+    def run(self, *, loglevel: str = "info", grace_seconds: float = GRACE_SECONDS,
+            stop_requested: Callable[[], bool] | None = None) -> int:
+        """Run until SIGTERM/SIGINT; the exit status (0 for that stop).
+
+        ``stop_requested``: a signal caught before Faust installed its own handlers (see ``streams.startup``).
+        """
         faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False,
                                          **faust_worker_options(self.settings, loglevel))  # TRACKER_LOG_FORMAT
         # A tick that waits for a long relay round is simply skipped: not worth a warning each time.
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         faust_worker.grace_seconds = grace_seconds
+        if stop_requested is not None:
+            faust_worker.stop_requested = stop_requested
         try:
             faust_worker.execute_from_commandline()
+            status = 0
         except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
+            status = int(exc.code or 0)
+        leave_hung_threads(status)
+        return status
+
+
+def leave_hung_threads(status: int, wait_seconds: float = 0.5) -> None:
+    """End the process now when threads still wait on a database or broker that does not answer.
+
+    The interpreter would otherwise wait for them at exit (``asyncio.to_thread`` threads are not daemons);
+    what they were doing was not committed and is done again by the next start.
+    """
+    deadline = time.monotonic() + wait_seconds
+    waiting = []
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                waiting.append(thread.name)
+    if waiting:
+        log.warning("%d threads still wait for the database or the broker; ending the process without them",
+                    len(waiting))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

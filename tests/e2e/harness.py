@@ -46,8 +46,8 @@ class FileClockControl:
 class WorkerProcess(worker_process.WorkerProcess):
     """``catalog-tracker worker`` (``cli.worker_process``), started at once; a worker that ended fails the test."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, api: bool = True):
-        super().__init__(env, log_path, args=("--grace-seconds", "10", *(() if api else ("--no-api",))), cwd=REPO)
+    def __init__(self, env: dict[str, str], log_path: Path, *, api: bool = True, args: tuple[str, ...] = ()):
+        super().__init__(env, log_path, args=(*args, *(() if api else ("--no-api",))), cwd=REPO)
         self.start()
 
     def check_alive(self) -> None:
@@ -163,8 +163,9 @@ class Pipeline:
         self.workers: list[WorkerProcess] = []
         self._engine = None
 
-    def start_worker(self, api: bool = True, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(dict(self.env, **env), self.tmp_path / f"worker-{len(self.workers)}.log", api=api)
+    def start_worker(self, api: bool = True, args: tuple[str, ...] = (), **env: str) -> WorkerProcess:
+        worker = WorkerProcess(dict(self.env, **env), self.tmp_path / f"worker-{len(self.workers)}.log", api=api,
+                               args=args)
         self.workers.append(worker)
         return worker
 

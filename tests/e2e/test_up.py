@@ -108,6 +108,7 @@ def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: P
     assert not port_answers("127.0.0.1", http_port), "the worker's HTTP API still answers after Ctrl-C"
     if broker_port is not None:
         assert not port_answers("127.0.0.1", broker_port), "the bundled broker still runs after Ctrl-C"
+    assert_one_stop_line(output)
 
 
 def test_up_replay_plays_the_demo_weeks_on_a_simulated_clock(tmp_path: Path, topic_prefix):
@@ -142,6 +143,123 @@ def test_up_replay_plays_the_demo_weeks_on_a_simulated_clock(tmp_path: Path, top
         interrupt(process)
     assert process.returncode == 0, "\n".join(output.lines)
     assert not port_answers("127.0.0.1", http_port)
+
+
+STOP_LINE = "已停止 / stopped"
+
+
+def assert_one_stop_line(output: Output) -> None:
+    """A stop the person asked for: one line at the end, and no "error" anywhere."""
+    wait_until(lambda: output.lines and output.lines[-1], 5, what="up's last line")
+    text = "\n".join(output.lines)
+    assert output.lines[-1].strip() == STOP_LINE, text
+    assert sum(STOP_LINE in line for line in output.lines) == 1, text
+    assert "error" not in text.lower() and "Traceback" not in text, text
+
+
+def up_env(tmp_path: Path, topic_prefix: str, **extra: str) -> tuple[dict[str, str], int]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("TRACKER_") and key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    http_port = free_port()
+    env.update(TRACKER_HTTP_PORT=str(http_port), TRACKER_TOPIC_PREFIX=topic_prefix, PYTHONUNBUFFERED="1",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'quickstart.db'}", **extra)
+    return env, http_port
+
+
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_make_run_stopped_like_a_terminal_ctrl_c_ends_with_one_line_and_status_0(tmp_path: Path, topic_prefix):
+    """The report of issue 15: ``make run`` started as a background job (SIGINT inherited ignored) and
+    stopped with SIGINT to its whole process group, as a terminal's Ctrl-C does to the foreground group.
+    It used to end with "the worker exited with status 0" and "make: *** [Makefile:19: run] Error 1"."""
+    import shutil
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    repo = Path(__file__).resolve().parents[2]
+    venv = Path(sys.executable).parent.parent  # the tests run in the environment make installs (.venv)
+    (tmp_path / "pyproject.toml").symlink_to(repo / "pyproject.toml")  # the Makefile's install prerequisite
+    command = [make, "-f", str(repo / "Makefile"), f"VENV={venv}", "run"]
+    if subprocess.run([make, "-q", "-f", str(repo / "Makefile"), f"VENV={venv}", "install"], cwd=tmp_path).returncode:
+        pytest.skip("the virtual environment is not installed by make (make install first)")
+    env, http_port = up_env(tmp_path, topic_prefix)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, preexec_fn=ignore_sigint)
+    output = Output(process.stdout)
+    try:
+        def ready():
+            assert process.poll() is None, "make run exited early:\n" + "\n".join(output.lines)
+            return output.find(r"Ctrl-C to stop")
+
+        wait_until(ready, 180, interval=0.1, what="make run to say it runs")
+        worker_pid = int(output.find(r"worker\s+pid (\d+)").group(1))
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal sends the foreground process group
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert status == 0, "\n".join(output.lines)
+    assert_one_stop_line(output)  # make said nothing either: no "Error"
+    assert not port_answers("127.0.0.1", http_port)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)  # the worker is gone too
+
+
+def test_up_waits_for_the_broker_and_a_worker_stopped_on_purpose_ends_it_with_status_0(tmp_path: Path,
+                                                                                        topic_prefix):
+    from streams.broker import start_local_broker
+
+    broker_port = free_port()
+    env, http_port = up_env(tmp_path, topic_prefix, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{broker_port}")
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--no-demo"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(process.stdout)
+    broker = None
+    try:
+        waiting = wait_until(lambda: process.poll() is None and output.find(r"waiting: the broker at (\S+)"), 60,
+                             interval=0.1, what="up to say it waits for the broker")
+        assert waiting.group(1) == f"127.0.0.1:{broker_port}"
+        assert process.poll() is None
+        broker = start_local_broker(port=broker_port, log_file=tmp_path / "tansu.log")
+        wait_until(lambda: process.poll() is None and output.find(r"Dashboard\s+http://"), 120, interval=0.1,
+                   what="up to start once the broker answers")
+        worker_pid = int(output.find(r"worker\s+pid (\d+)").group(1))
+        os.kill(worker_pid, signal.SIGTERM)  # someone stops the worker on purpose
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            interrupt(process)
+        if broker is not None:
+            broker.stop()
+    text = "\n".join(output.lines)
+    assert status == 0, text
+    assert sum("waiting:" in line for line in output.lines) == 1, text
+    assert output.lines[-1].startswith(STOP_LINE) and "error" not in text.lower(), text
+    assert not port_answers("127.0.0.1", http_port)
+
+
+def test_up_says_error_only_when_the_worker_really_fails(tmp_path: Path, topic_prefix):
+    env, http_port = up_env(tmp_path, topic_prefix)
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--no-demo"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(process.stdout)
+    try:
+        wait_until(lambda: process.poll() is None and output.find(r"Dashboard\s+http://"), 180, interval=0.1,
+                   what="up to start")
+        worker_pid = int(output.find(r"worker\s+pid (\d+)").group(1))
+        os.kill(worker_pid, signal.SIGKILL)  # the worker dies: a real failure
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            interrupt(process)
+    text = "\n".join(output.lines)
+    assert status == 1, text
+    assert output.find(r"catalog-tracker up: error: the worker exited with status -9; see "), text
+    assert STOP_LINE not in text
 
 
 def _worker_log(tmp_path: Path) -> str:

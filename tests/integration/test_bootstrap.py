@@ -28,3 +28,24 @@ def test_without_the_api_the_worker_serves_none(tmp_path):
     worker = build_worker(settings, with_api=False)
     assert worker.parts.api_app is None
     assert [type(service).__name__ for service in worker.services()] == ["LeaderService"]
+
+
+class Unreachable:
+    """Stands for a database or broker that hangs: any use of it fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"status() used {name!r} of the database or the broker")
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("status() called into the database or the broker")
+
+
+def test_worker_status_reads_counters_only_so_it_never_blocks(tmp_path):
+    settings = Settings.from_env({}, database_url=f"sqlite:///{tmp_path / 'w.db'}")
+    worker = build_worker(settings, with_api=False)
+    parts = worker.parts
+    parts.leader.outbox = parts.relay.outbox = Unreachable()
+    parts.leader.tick_fn = parts.applier.apply_batch = Unreachable()
+    parts.applier.stats.messages, parts.relay.stats.failures = 7, 2
+    status = worker.status()
+    assert status["ingest"]["messages"] == 7 and status["relay"]["failures"] == 2
