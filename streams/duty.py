@@ -3,9 +3,11 @@
 APScheduler (``AsyncIOScheduler``, on the worker's event loop) runs
 ``DutyRunner.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
 ``relay`` lease in SQL and, on the holder only, asks the tracker what is due
-at ``clock.now()`` (reminders, overdue violations) and then relays the
-outbox. Between ticks, ``wake()`` (called after each applied input batch)
-runs a relay-only cycle so new obligations go out without waiting for a tick.
+at ``clock.now()`` (reminders, overdue violations) and then wakes the relay.
+The relay runs in a task of its own (``relay_cycle``), woken by ticks and by
+``wake()`` (called after each applied input batch), so a broker that is away
+never holds the tick up: the outbox keeps what waits. A failing relay round
+is retried with back-off (capped at a few seconds).
 
 The lease uses the real time (the tracker's clock may be a test's file
 clock that stands still); its TTL is a few ticks, and a relay round stops after
@@ -28,6 +30,7 @@ from typing import Any, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from models.ports import Clock
+from models.sql.errors import cause, is_transient
 from streams.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,9 @@ class DutyRunner:
         self.utc_now = utc_now
         self.stats = DutyStats()
         self._lock = asyncio.Lock()
+        self._relay_lock = asyncio.Lock()
+        self._relay_failures = 0
+        self._cycle_failing = False
         self._wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._waker: asyncio.Task | None = None
@@ -94,7 +100,7 @@ class DutyRunner:
             self._waker.cancel()
             await asyncio.wait([self._waker], timeout=10)  # never hang the shutdown on it
             self._waker = None
-        async with self._lock:  # let a running cycle finish before giving the lease away
+        async with self._lock, self._relay_lock:  # let running cycles finish before giving the lease away
             if self.stats.is_holder:
                 await asyncio.to_thread(self.outbox.release_lease, LEASE_NAME, self.holder)
                 self.stats.is_holder = False
@@ -105,14 +111,17 @@ class DutyRunner:
         self._wake.set()
 
     async def _wake_loop(self) -> None:
-        while not self._stopping:  # cycle() swallows the cancellation that stop() sends: look again here
+        while not self._stopping:  # relay_cycle() swallows the cancellation that stop() sends: look again here
             await self._wake.wait()
             self._wake.clear()
-            await self.cycle(tick=False)
+            if not await self.relay_cycle() and not self._stopping:
+                await asyncio.sleep(min(5.0, 0.5 * 2 ** min(self._relay_failures, 4)))
+                self._wake.set()  # try again
 
     # ------------------------------------------------------------ the work
 
     async def cycle(self, tick: bool) -> None:
+        """Renew the lease; on the holder, tick (when ``tick``) and wake the relay."""
         if self._stopping:
             return
         try:
@@ -123,7 +132,15 @@ class DutyRunner:
                 raise  # cancelled while stopping: nothing to report
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             self.stats.last_error = repr(exc)
-            log.exception("duty cycle failed")
+            if not is_transient(exc):
+                log.exception("duty cycle failed")
+            elif not self._cycle_failing:  # an outage: one line when it starts, one when it ends
+                log.warning("duty cycle failed; the next tick tries again: %s", cause(exc))
+            self._cycle_failing = True
+        else:
+            if self._cycle_failing:
+                log.warning("duty cycle works again")
+            self._cycle_failing = False
 
     async def _cycle(self, tick: bool) -> None:
         self.stats.cycles += 1
@@ -134,12 +151,35 @@ class DutyRunner:
             return
         if tick:
             await asyncio.to_thread(self._tick)
-        deadline = time.monotonic() + self.ttl_seconds / 3
-        while time.monotonic() < deadline:
-            if not await self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
-                break
-            if not await asyncio.to_thread(self._renew_lease):
-                return
+        self.wake()
+
+    async def relay_cycle(self) -> bool:
+        """On the holder: relay for up to a third of the lease, renewing it; False when a round failed."""
+        if self._stopping or not self.stats.is_holder:
+            return True
+        try:
+            async with self._relay_lock:
+                deadline = time.monotonic() + self.ttl_seconds / 3
+                while time.monotonic() < deadline and not self._stopping:
+                    if not await self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
+                        break
+                    if not await asyncio.to_thread(self._renew_lease):
+                        break
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return True
+        except Exception as exc:  # noqa: BLE001 - the broker is away or lost its topics: retried with back-off
+            self.stats.last_error = repr(exc)
+            if self._relay_failures == 0:
+                log.warning("relay round failed; the outbox keeps what waits and the relay retries: %r", exc)
+            self._relay_failures += 1
+            return False
+        if self._relay_failures:
+            log.warning("relay works again after %d failed rounds", self._relay_failures)
+            self._relay_failures = 0
+        self._cycle_failing = False
+        return True
 
     def _tick(self) -> None:
         for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due

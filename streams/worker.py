@@ -21,6 +21,7 @@ from aiohttp import web
 
 from config.settings import Settings
 from models.ports import Clock
+from models.sql.engine import ping
 from streams.topics import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
 from streams.app import build_app
@@ -120,7 +121,8 @@ class Worker:
                    if parts.calendar is not None else None)
         self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
                                tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
-        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake)
+        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake,
+                                    probe=lambda: ping(parts.outbox.engine))
         self.app = build_app(settings)
         self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,
                                            max_bytes=settings.max_event_bytes,
@@ -134,8 +136,12 @@ class Worker:
         relay = self.relay.stats
         return {
             "relay_lease_holder": duty.is_holder,
-            "ingest": {"batches": ingest.batches, "messages": ingest.messages, "accepted": ingest.accepted,
-                       "rejected": ingest.rejected, "retries": ingest.retries, "last_error": ingest.last_error},
+            "degraded": [f"{part}: {cause}" for part, cause in (("ingest", ingest.cause), ("relay", relay.cause))
+                         if cause],  # what holds the stream or the relay now; empty when all runs
+            "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
+                       "messages": ingest.messages, "accepted": ingest.accepted, "rejected": ingest.rejected,
+                       "isolated": ingest.isolated, "retries": ingest.retries, "outages": ingest.outages,
+                       "last_error": ingest.last_error},
             "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
                       "last_error": relay.last_error},

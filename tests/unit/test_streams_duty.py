@@ -69,6 +69,7 @@ def test_only_the_lease_holder_ticks_and_relays():
         outbox, relay, ticks = FakeOutbox(grant=False), SlowRelay(), []
         duty = runner(outbox, relay, ticks)
         await duty.cycle(tick=True)
+        await duty.relay_cycle()
         return relay, ticks, duty
 
     relay, ticks, duty = asyncio.run(scenario())
@@ -80,6 +81,7 @@ def test_gaining_the_lease_asks_the_relay_to_recover_first():
         outbox, relay, ticks = FakeOutbox(grant=True), SlowRelay(), []
         duty = runner(outbox, relay, ticks)
         await duty.cycle(tick=True)
+        await duty.relay_cycle()
         return relay, ticks, duty
 
     relay, ticks, duty = asyncio.run(scenario())
