@@ -116,7 +116,10 @@ class Worker:
         self.parts = parts
         self.settings = settings
         self.relay = OutboxRelay(parts.outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
-                                 fetch_max_wait_ms=settings.fetch_max_wait_ms)
+                                 fetch_max_wait_ms=settings.fetch_max_wait_ms,
+                                 recreate_topics=lambda: ensure_topics(settings.kafka_bootstrap_servers,
+                                                                       all_topic_names(settings),
+                                                                       settings.topic_partitions))
         watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
                    if parts.calendar is not None else None)
         self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
@@ -144,7 +147,7 @@ class Worker:
                        "last_error": ingest.last_error},
             "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
-                      "last_error": relay.last_error},
+                      "resets": relay.resets, "resent": relay.resent, "last_error": relay.last_error},
         }
 
     def services(self) -> list[mode.Service]:
