@@ -143,7 +143,8 @@ class Worker:
                          if cause],  # what holds the stream or the relay now; empty when all runs
             "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
                        "messages": ingest.messages, "accepted": ingest.accepted, "rejected": ingest.rejected,
-                       "isolated": ingest.isolated, "retries": ingest.retries, "outages": ingest.outages,
+                       "isolated": ingest.isolated, "splits": ingest.splits, "retries": ingest.retries,
+                       "outages": ingest.outages,
                        "last_error": ingest.last_error},
             "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
