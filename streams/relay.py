@@ -53,6 +53,7 @@ from kafka.partitioner.default import murmur2
 
 from models import cloudevents as ce
 from models.ports import OutboxPort
+from models.sql import errors as sql_errors
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,9 @@ class OutboxRelay:
         try:
             total = await self._round(max_seconds)
         except Exception as exc:
-            self.stats.cause = f"broker: {exc!r}"[:300]
+            self.stats.cause = (sql_errors.cause(exc) if sql_errors.is_database_error(exc)
+                                else f"broker unreachable or without its topics: {type(exc).__name__}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else ''}"[:300])
             raise
         self.stats.cause = None
         return total

@@ -62,6 +62,14 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """True when the failure came from the database (or its driver), not from something else met on the way."""
+    database_errors: tuple = (sa_exc.SQLAlchemyError, sqlite3.Error, ConcurrentUpdate)
+    if psycopg2 is not None:
+        database_errors += (psycopg2.Error,)
+    return any(isinstance(error, database_errors) for error in _chain(exc))
+
+
 def _chain(exc: BaseException):
     """The exception, what it wraps (SQLAlchemy's ``orig``) and what caused it."""
     seen: set[int] = set()
