@@ -44,7 +44,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
@@ -88,7 +88,8 @@ class OutboxRelay:
                  topic_name: Callable[[str], str], *, batch_size: int = 2000, send_timeout: float = 30.0,
                  recovery_timeout: float = 60.0, fetch_max_wait_ms: int = 10, max_batch_bytes: int = 512 * 1024,
                  recreate_topics: Callable[[], Any] | None = None, verify_seconds: float = 10.0,
-                 metadata_timeout: float = 5.0):
+                 metadata_timeout: float = 5.0,
+                 on_reset: Callable[[], Awaitable[Any]] | None = None):
         self.outbox = outbox
         self.bootstrap_servers = bootstrap_servers
         self.output_topics = tuple(output_topics)  # logical names
@@ -99,6 +100,8 @@ class OutboxRelay:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.max_batch_bytes = max_batch_bytes
         self.recreate_topics = recreate_topics  # creates the missing topics (streams.topics.ensure_topics)
+        self.on_reset = on_reset  # after a reset: e.g. the input consumer reads its new topics from 0
+        self._reset_seen = False
         self.verify_seconds = verify_seconds
         self.metadata_timeout = metadata_timeout
         self.needs_recovery = True
@@ -136,6 +139,9 @@ class OutboxRelay:
             recovered = await asyncio.to_thread(self.recover)
             self.stats.recovered += recovered
             total += recovered
+            if self._reset_seen and self.on_reset is not None:
+                self._reset_seen = False
+                await self.on_reset()
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         while True:
             messages = await asyncio.to_thread(self.outbox.pending, self.batch_size)
@@ -171,6 +177,7 @@ class OutboxRelay:
         self.needs_recovery = False
         self._next_verify = time.monotonic() + self.verify_seconds
         if missing or reset_partitions:
+            self._reset_seen = True
             self.stats.resets += 1
             self.stats.resent += unsent
             self._partitions.clear()

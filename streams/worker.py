@@ -24,7 +24,7 @@ from models.ports import Clock
 from models.sql.engine import ping
 from streams.topics import OUTPUT_TOPICS
 from streams.agents import register_ingest_agent
-from streams.app import build_app
+from streams.app import build_app, rewind_to_start
 from streams.calendar_watch import CalendarWatcher
 from streams.duty import DutyRunner
 from streams.ingest import BatchApplier
@@ -119,7 +119,8 @@ class Worker:
                                  fetch_max_wait_ms=settings.fetch_max_wait_ms,
                                  recreate_topics=lambda: ensure_topics(settings.kafka_bootstrap_servers,
                                                                        all_topic_names(settings),
-                                                                       settings.topic_partitions))
+                                                                       settings.topic_partitions),
+                                 on_reset=self._read_inputs_again)
         watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
                    if parts.calendar is not None else None)
         self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
@@ -132,6 +133,16 @@ class Worker:
                                            types_of_topic=input_types_by_name(settings), batch_size=batch_size,
                                            batch_wait=batch_wait)
         self.with_api = with_api and parts.api_app is not None
+
+    async def _read_inputs_again(self) -> None:
+        """The broker lost its topics: the input topics are new ones, whose offsets start at 0 again."""
+        try:
+            rewound = await rewind_to_start(self.app, input_topic_names(self.settings))
+        except Exception as exc:  # noqa: BLE001 - e.g. in a rebalance, which itself starts them from 0 again
+            log.warning("the broker lost its topics; the input partitions could not be rewound (%r): the "
+                        "consumer group's rebalance reads them from their start", exc)
+            return
+        log.warning("the broker lost its topics: reading the %d input partitions from offset 0 again", len(rewound))
 
     def status(self) -> dict[str, Any]:
         ingest = self.applier.stats

@@ -24,21 +24,29 @@ from tests.e2e.test_relay import PARTITIONS, TOPICS, add_rows, read_all
 pytestmark = pytest.mark.broker
 
 
+class BrokerOnOnePort:
+    """start(): a broker on one port, again and again; each start is empty. stop(): it goes away."""
+
+    def __init__(self, log_file):
+        self.port = free_port()
+        self.log_file = log_file
+        self.brokers = []
+
+    def start(self) -> str:
+        self.stop()
+        self.brokers.append(start_local_broker(port=self.port, log_file=self.log_file))
+        return self.brokers[-1].bootstrap_servers
+
+    def stop(self) -> None:
+        for broker in self.brokers:
+            broker.stop()
+
+
 @pytest.fixture
 def own_broker(tmp_path):
-    """start(): a broker on one port, again and again; each start is empty."""
-    port = free_port()
-    brokers = []
-
-    def start():
-        if brokers:
-            brokers[-1].stop()
-        brokers.append(start_local_broker(port=port, log_file=tmp_path / "tansu.log"))
-        return brokers[-1].bootstrap_servers
-
-    yield start
-    for broker in brokers:
-        broker.stop()
+    brokers = BrokerOnOnePort(tmp_path / "tansu.log")
+    yield brokers
+    brokers.stop()
 
 
 @pytest.fixture
@@ -70,7 +78,7 @@ def ids_on(servers, prefix, expected) -> Counter:
 
 
 def test_a_running_relay_sends_again_what_an_emptied_broker_lost(own_broker, topic_prefix, outbox_engine, caplog):
-    servers = own_broker()
+    servers = own_broker.start()
     ensure_topics(servers, [topic_prefix + topic for topic in TOPICS], PARTITIONS)
     outbox = Outbox(outbox_engine)
     add_rows(outbox_engine, 0, 80)
@@ -80,7 +88,7 @@ def test_a_running_relay_sends_again_what_an_emptied_broker_lost(own_broker, top
         try:
             first = await relay.run_once() + await relay.run_once()
             assert outbox.pending(1000) == [] and first == 80
-            own_broker()  # the same port, nothing on it
+            own_broker.start()  # the same port, nothing on it
             add_rows(outbox_engine, 80, 40)  # due while the broker was away
             for _ in range(4):
                 await relay.run_once()
@@ -97,14 +105,14 @@ def test_a_running_relay_sends_again_what_an_emptied_broker_lost(own_broker, top
 
 
 def test_a_reset_is_found_when_someone_else_recreated_the_topics_first(own_broker, topic_prefix, outbox_engine):
-    servers = own_broker()
+    servers = own_broker.start()
     names = [topic_prefix + topic for topic in TOPICS]
     ensure_topics(servers, names, PARTITIONS)
     outbox = Outbox(outbox_engine)
     add_rows(outbox_engine, 0, 60)
     assert sum(rounds(relay_for(outbox, servers, topic_prefix), 2)) == 60
 
-    own_broker()
+    own_broker.start()
     ensure_topics(servers, names, PARTITIONS)  # e.g. another worker started meanwhile: empty topics exist
     add_rows(outbox_engine, 60, 10)
     # A relay that sends to partitions whose offsets start again at 0, and one that only verifies.
@@ -114,3 +122,73 @@ def test_a_reset_is_found_when_someone_else_recreated_the_topics_first(own_broke
     assert outbox.pending(1000) == []
     assert relay.stats.resets >= 1 and relay.stats.resent == 60
     assert ids_on(servers, topic_prefix, 70) == Counter({f"evt-{i}": 1 for i in range(70)})
+
+
+# ------------------------------------------------------------------ the whole worker
+
+def test_a_running_worker_ticks_on_while_the_broker_is_away_and_resends_what_it_lost(own_broker, topic_prefix,
+                                                                                    database_url, tmp_path):
+    import sqlalchemy as sa
+
+    from models.clock import parse_instant as at
+    from models.sql import tables as t
+    from streams.broker import wait_until
+    from streams.topics import OBLIGATIONS, REMINDERS, VIOLATIONS
+    from tests.e2e.harness import OutputReader, Pipeline, Publisher
+    from tests.e2e.test_pipeline import _publish_many
+
+    servers = own_broker.start()
+    pipeline = Pipeline(servers, topic_prefix, database_url, tmp_path)
+    try:
+        worker = pipeline.start_worker()
+        _publish_many(pipeline, 30, "R")
+        pipeline.wait_for(lambda o: len(o.events(OBLIGATIONS)) >= 30, timeout=60, what="30 obligations opened")
+        pipeline.clock.set(at("2026-03-16T09:00:00"))
+        pipeline.wait_for(lambda o: o.events(REMINDERS), timeout=60, what="the first reminders")
+
+        def count(table) -> int:
+            return pipeline.sql(sa.select(sa.func.count()).select_from(table))[0][0]
+
+        reminders_before = count(t.reminders)
+        pipeline.output.close()
+        # The broker goes away; the clock passes later stages and every deadline meanwhile.
+        own_broker.stop()
+        pipeline.clock.set(at("2026-03-18T09:30:00"))
+        wait_until(lambda: (worker.check_alive(), count(t.reminders) > reminders_before)[1], 60,
+                   what="the tick writing reminders while the broker is away")
+        pipeline.clock.set(at("2026-03-31T09:00:00"))
+        wait_until(lambda: (worker.check_alive(), count(t.violations) >= 30)[1], 60,
+                   what="the tick writing violations while the broker is away")
+
+        assert own_broker.start() == servers  # back, empty, on the same port
+        pipeline.output = OutputReader(servers, topic_prefix)
+        pipeline.publisher.close()
+        pipeline.publisher = Publisher(servers, topic_prefix)  # a producer id the new broker knows
+        # Input read after the reset too, once the worker has re-created the topics (a broker acknowledges and
+        # drops writes to a topic it does not have: that is for publishers to avoid, before anything is stored).
+        wait_until(lambda: worker.wait_healthy()["worker"]["relay"]["resets"] >= 1, 60, what="the reset seen")
+        _publish_many(pipeline, 5, "N")
+        expected = {topic: {row[0] for row in pipeline.sql(sa.select(table.c.id))}
+                    for topic, table in ((REMINDERS, t.reminders), (VIOLATIONS, t.violations))}
+        pipeline.wait_for(lambda o: all({e["id"] for e in o.events(topic)} >= ids for topic, ids in expected.items())
+                          and len(o.events(OBLIGATIONS)) >= 35, timeout=90,
+                          what="every reminder and violation on the new broker")
+        pipeline.wait_for(lambda o: count(t.violations) >= 35 and not pipeline.sql(
+            sa.select(t.outbox.c.id).where(t.outbox.c.sent.is_(False)).limit(1)), timeout=60,
+            what="an empty outbox")
+        pipeline.output.settle(10)
+        for topic, table in ((REMINDERS, t.reminders), (VIOLATIONS, t.violations)):
+            sent = Counter(e["id"] for e in pipeline.output.events(topic))
+            stored = {row[0] for row in pipeline.sql(sa.select(table.c.id))}
+            assert set(sent) == stored and set(sent.values()) == {1}, topic
+        by_stage = Counter((e["data"]["obligation_id"], e["data"]["stage"]) for e in pipeline.output.events(REMINDERS))
+        assert set(by_stage.values()) == {1}
+        opened = Counter(e["id"] for e in pipeline.output.events(OBLIGATIONS))
+        assert set(opened.values()) == {1}
+        health = worker.wait_healthy()["worker"]["relay"]
+        assert health["resets"] >= 1 and health["resent"] > 0, health
+        print(f"\nbroker reset: {len(expected[REMINDERS])} reminders and {len(expected[VIOLATIONS])} violations "
+              f"stored, each on the new broker once; relay {health}")
+    finally:
+        pipeline.close()
+
