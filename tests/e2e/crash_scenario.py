@@ -45,7 +45,8 @@ class CrashFigures:
     kill_moments: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"crash: {self.events} events, {self.kills} kills ({', '.join(self.kill_moments)}); reminders "
+        moments = ", ".join(f"{n} {what}" for what, n in Counter(self.kill_moments).items())
+        return (f"crash: {self.events} events, {self.kills} kills ({moments}); reminders "
                 f"expected {self.expected_reminders} seen {self.seen_reminders}; violations expected "
                 f"{self.expected_violations} seen {self.seen_violations}; duplicated {self.duplicated}, missing "
                 f"{self.missing}, unexpected {self.unexpected}; {self.seconds:.0f}s")
