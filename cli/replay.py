@@ -16,12 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -164,60 +160,51 @@ def read_input_topics(settings, timeout: float) -> list:
 # ---------------------------------------------------------------- the worker under replay
 
 class ReplayWorker:
-    """A ``catalog-tracker worker`` subprocess whose clock is a file this process moves."""
+    """A ``catalog-tracker worker`` subprocess (``cli.worker_process``) whose clock is a file this process moves."""
 
     def __init__(self, settings, *, prefix: str, database_url: str, start: datetime, log_path: Path,
                  http_port: int | None = None):
+        from cli.worker_process import WorkerProcess
         from models.clock import FileClock
-        from streams.broker import free_port
 
         self.settings = settings
         self.clock_path = log_path.with_suffix(".clock")
         FileClock.write(self.clock_path, start)
-        self.port = http_port or free_port(settings.http_host)
         self.log_path = log_path
-        self.env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-                        DATABASE_URL=database_url, TRACKER_TOPIC_PREFIX=prefix,
-                        TRACKER_CONSUMER_GROUP=f"{prefix}tracker", TRACKER_CLOCK=f"file:{self.clock_path.resolve()}",
-                        TRACKER_TICK_SECONDS=TICK_SECONDS, TRACKER_HTTP_PORT=str(self.port))
+        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+                   DATABASE_URL=database_url, TRACKER_TOPIC_PREFIX=prefix,
+                   TRACKER_CONSUMER_GROUP=f"{prefix}tracker", TRACKER_CLOCK=f"file:{self.clock_path.resolve()}",
+                   TRACKER_TICK_SECONDS=TICK_SECONDS)
+        self.process = WorkerProcess(env, log_path, args=("--loglevel", "warning", "--grace-seconds", "10"),
+                                     host=settings.http_host, port=http_port)
         self.prefix = prefix
-        self.process: subprocess.Popen | None = None
         self.producer = None
         self.sent = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.settings.http_host}:{self.port}"
+        return self.process.base_url
 
     def start(self, timeout: float = 120.0) -> None:
         from kafka import KafkaProducer
 
-        from streams.broker import wait_until
-
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--loglevel", "warning",
-                                         "--grace-seconds", "10"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(lambda: self._alive() and self.health(), timeout, interval=0.1, what="the replay worker's /api/health")
+        self.process.start().wait_healthy(timeout)
         self.producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all", linger_ms=0,
                                       enable_idempotence=False)
 
     def _alive(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"the replay worker exited with status {self.process.returncode}")
+        self.process.check_alive()  # WorkerExited is a RuntimeError
         return True
 
     def health(self) -> dict | None:
-        status, body = self.get("/api/health")
-        return body if status == 200 else None
+        return self.process.health()
 
     def get(self, path: str) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
-        except (urllib.error.URLError, OSError):
+            status, body = self.process.get(path)
+        except (OSError, ValueError):
             return 0, None
+        return status, body if status < 400 else None
 
     def set_clock(self, instant: datetime) -> None:
         from models.clock import FileClock
@@ -246,23 +233,14 @@ class ReplayWorker:
     def stop(self) -> None:
         if self.producer is not None:
             self.producer.close(timeout=5)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        self.process.stop()
 
     def wait(self) -> int:
         """Block until the worker process ends (or Ctrl-C)."""
-        return self.process.wait() if self.process is not None else 0
+        return self.process.wait()
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return self.process.log_tail(lines)
 
 
 def play(worker: ReplayWorker, steps, begin: datetime, end: datetime, speed: float, *, progress: bool,

@@ -14,7 +14,7 @@ import csv
 import sys
 from pathlib import Path
 
-RULE_NAMES_ZH = {"overdue": "逾期", "share-scope-narrowed": "缩小共享范围", "sensitive-data-opened": "敏感数据开放"}
+from models import wording
 
 
 def register(subparsers) -> None:
@@ -88,20 +88,16 @@ def render(report: dict) -> str:
     for r in [*report["departments"], report["totals"]]:
         rows.append([r["name"], "" if r["department"] == "*" else r["department"], r["obligations"], r["on_time"],
                      r["late"], r["open"], r["overdue"], _rate(r["on_time_rate"]), r["violations"],
-                     _counts(r["violations_by_rule"], RULE_NAMES_ZH), _counts(r["violations_by_article"]),
+                     _counts(r["violations_by_rule"], {k: v[0] for k, v in wording.RULES_SHORT.items()}),
+                     _counts(r["violations_by_article"]),
                      "-" if r["average_working_days_taken"] is None else r["average_working_days_taken"]])
-    table = render_table(["部门", "代码", "义务", "按时完成", "逾期完成", "未到期", "已逾期", "按时率", "违规",
-                          "违规（按规则）", "违规（按条款）", "平均用时（工作日）"], rows,
-                         numeric=(2, 3, 4, 5, 6, 7, 8, 11))
-    from models.violations import instant_text
-
-    title = f"{report['year']} 年度政务数据资源管理工作情况评价（第二十四条） — 截至 {instant_text(report['as_of'])}"
-    return f"{title}\n\n{table}"
+    table = render_table([zh for zh, _ in wording.EVALUATION_COLUMNS], rows, numeric=(2, 3, 4, 5, 6, 7, 8, 11))
+    return f"{wording.evaluation_title(report['year'], report['as_of'])}\n\n{table}"
 
 
 def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
     rows = [*report["departments"], report["totals"]]
-    rules = sorted({k for r in rows for k in r["violations_by_rule"]} | set(RULE_NAMES_ZH))
+    rules = sorted({k for r in rows for k in r["violations_by_rule"]} | set(wording.RULES_SHORT))
     articles = sorted({k for r in rows for k in r["violations_by_article"]})
     header = ["year", "department", "name", "obligations", "on_time", "late", "open", "overdue", "on_time_rate",
               "violations", *[f"rule:{rule}" for rule in rules], *[f"article:{a}" for a in articles],

@@ -17,14 +17,10 @@ going out and deadlines passing, each at its own moment.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 EXIT_START_FAILED = 1
@@ -42,10 +38,14 @@ def register(subparsers) -> None:
                              "dashboard watches, instead of judging it all at once on the system clock")
     parser.add_argument("--speed", type=float, default=86400.0,
                         help="with --replay: simulated seconds per real second (default 86400, a day per second)")
+    parser.add_argument("--no-mail-catcher", action="store_true",
+                        help="do not start the local mail catcher (it starts unless a delivery channel is set, "
+                             "e.g. TRACKER_SMTP_URL)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.worker_process import WorkerExited, WorkerProcess
     from config.settings import Settings
     from streams.broker import BrokerError, free_port, port_answers, start_local_broker
 
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     env = dict(os.environ)
     broker = None
-    worker: subprocess.Popen | None = None
+    catcher = None
+    worker = None
     try:
         if port_answers(settings.http_host, settings.http_port):
             if os.environ.get("TRACKER_HTTP_PORT"):
@@ -79,18 +80,20 @@ def run(args: argparse.Namespace) -> int:
         if args.replay:
             return _replay_demo(settings, args.speed)
         _prepare_sqlite(settings.database_url)
+        if not args.no_mail_catcher:
+            catcher = _mail_catcher(settings, env)
 
-        log = open(_in_dir(args.log_file), "ab")
-        worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        base = f"http://{settings.http_host}:{settings.http_port}"
+        worker = WorkerProcess(env, args.log_file, host=settings.http_host, port=settings.http_port).start()
         print(f"worker     pid {worker.pid}, log {args.log_file}, database {settings.database_url}", flush=True)
-        if not _wait_for_health(base, worker, args.startup_timeout):
+        try:
+            worker.wait_healthy(args.startup_timeout, interval=0.2)
+        except (WorkerExited, TimeoutError):
             print(f"catalog-tracker up: the worker did not become ready; see {args.log_file}", file=sys.stderr)
-            _print_tail(args.log_file)
+            print(worker.log_tail(), file=sys.stderr)
             return EXIT_START_FAILED
+        base = worker.base_url
         if not args.no_demo:
-            count = _publish_demo(settings, lambda n: _wait_applied(base, n))
+            count = _publish_demo(settings, lambda n: _wait_applied(worker, n))
             print(f"demo       {count} 条演示事件已发布 / demo events published (one of them deliberately invalid)",
                   flush=True)
         print(f"\n仪表盘 Dashboard   {base}/\nAPI               {base}/api/health  ·  {base}/api/openapi.json\n"
@@ -103,9 +106,34 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         if worker is not None:
-            _stop_process(worker)
+            worker.stop()
+        if catcher is not None:
+            catcher.stop()
         if broker is not None:
             broker.stop()
+
+
+DELIVERY_VARIABLES = ("TRACKER_SMTP_URL", "TRACKER_DINGTALK_WEBHOOK", "TRACKER_WECOM_WEBHOOK", "TRACKER_WEBHOOK_URL")
+
+
+def _mail_catcher(settings, env: dict):
+    """A local mail catcher (aiosmtpd) the worker's reminders and violations go to, unless a channel is set."""
+    from delivery.catcher import start_mail_catcher
+    from streams.broker import free_port
+
+    configured = [name for name in DELIVERY_VARIABLES if env.get(name)]
+    if configured:
+        print(f"delivery   {', '.join(configured)} (from the environment)", flush=True)
+        return None
+    catcher = start_mail_catcher(free_port(), lambda line: print(line, flush=True))
+    if catcher is None:
+        print("delivery   no mail catcher (aiosmtpd is not installed: `make install` adds it); to see the mails, "
+              "run one and set TRACKER_SMTP_URL=smtp://127.0.0.1:1025", flush=True)
+        return None
+    env["TRACKER_SMTP_URL"] = catcher.url
+    env.setdefault("TRACKER_PUBLIC_URL", f"http://{settings.http_host}:{env.get('TRACKER_HTTP_PORT', settings.http_port)}")
+    print(f"mail       本地邮件接收器 / local mail catcher {catcher.url}: one line per mail delivered", flush=True)
+    return catcher
 
 
 def _replay_demo(settings, speed: float) -> int:
@@ -157,44 +185,14 @@ def _publish_demo(settings, wait_applied) -> int:
         return publish_feed(publisher, demo_feed_for(settings, today), wait_applied)
 
 
-def _health(base: str) -> dict | None:
-    """The body of ``GET /api/health`` when it answers 200; None while the worker is not (or not fully) up."""
-    try:
-        with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-            return json.loads(response.read()) if response.status == 200 else None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
-def _wait_applied(base: str, count: int, timeout: float = 30.0) -> None:
+def _wait_applied(worker, count: int, timeout: float = 30.0) -> None:
     """Wait until the worker has applied at least ``count`` messages since it started (best effort)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        health = _health(base)
+        health = worker.health(timeout=2)
         if health is not None and ((health.get("worker") or {}).get("ingest") or {}).get("messages", 0) >= count:
             return
         time.sleep(0.05)
-
-
-def _wait_for_health(base: str, worker: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            return False
-        if _health(base) is not None:
-            return True
-        time.sleep(0.2)  # polling the port: the worker is another process
-    return False
-
-
-def _stop_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
 
 
 def _stop_on_sigterm() -> None:
@@ -216,12 +214,3 @@ def _prepare_sqlite(database_url: str) -> None:
 def _in_dir(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _print_tail(path: Path, lines: int = 30) -> None:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-    except OSError:
-        return
-    print("\n".join(text), file=sys.stderr)
-

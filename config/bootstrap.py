@@ -8,6 +8,13 @@ Nothing is built at import time anywhere else. The models part:
 - ``build_outbox(settings, engine=None)``: what the outbox relay and the lease use;
 - ``build_models(settings, clock=None, calendar=None)``: all of the above sharing one engine.
 
+The streams part (imported only when used, so the CLI starts lean):
+
+- ``build_relay`` (outbox -> output topics), ``build_leader`` (the lease holder's tick and relay, with the
+  calendar watcher), ``build_ingest`` (Faust app, ingest agent, batch applier);
+- ``build_worker(settings)``: all of them and the HTTP API, handed to ``streams.worker.Worker``, which only runs them;
+- ``build_api_context(settings)``: what the HTTP API reads, alone or inside a worker.
+
 Policy or registry mistakes raise here (``PolicyError`` / ``RegistryError``,
 naming file and line), so a worker stops at start instead of judging with them.
 """
@@ -27,7 +34,7 @@ from models.policy import PolicySet, load_policies
 from models.sql.repository import sql_unit_of_work_factory
 from streams.topics import topic_of_type
 from models.service import Tracker
-from models.sql.engine import create_engine
+from models.sql.engine import create_engine, ping
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -93,21 +100,152 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
         parts = build_models(settings, clock, calendar)
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
-                      worker_status=worker_status)
+                      worker_status=worker_status, public_url=settings.public_url or None,
+                      delivery=delivery_overview(settings, parts.tracker.registry))
+
+
+def build_relay(settings: Settings, outbox: Outbox):
+    """The outbox relay to the output topics (run by the lease holder)."""
+    from streams.relay import OutboxRelay
+    from streams.topics import OUTPUT_TOPICS, all_topic_names, ensure_topics
+
+    def recreate_topics():  # after a broker reset: every topic, inputs too
+        return ensure_topics(settings.kafka_bootstrap_servers, all_topic_names(settings), settings.topic_partitions)
+
+    return OutboxRelay(outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
+                       fetch_max_wait_ms=settings.fetch_max_wait_ms, recreate_topics=recreate_topics)
+
+
+def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
+    """The lease holder's duties: tick, relay, and (on every worker) the calendar watcher's check."""
+    from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning, notice_reader
+    from streams.leader import LeaderDuties
+
+    watcher = (CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar,
+                               DailyNoticeWarning(clock, notice_reader(parts.engine, calendar)))
+               if calendar is not None else None)
+    return LeaderDuties(tick=parts.tracker.tick, relay=relay, outbox=parts.outbox, clock=clock,
+                        tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
+
+
+def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size: int = 2000,
+                 batch_wait: float = 0.05, probe=None):
+    """The Faust app with the ingest agent on the input topics, and the batch applier it feeds."""
+    from streams.agents import register_ingest_agent
+    from streams.app import build_app
+    from streams.ingest import BatchApplier
+    from streams.topics import input_topic_names, input_types_by_name
+
+    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied, probe=probe)  # probe: does the database answer
+    app = build_app(settings)
+    register_ingest_agent(app, input_topic_names(settings), applier, max_bytes=settings.max_event_bytes,
+                          types_of_topic=input_types_by_name(settings), batch_size=batch_size, batch_wait=batch_wait)
+    return app, applier
 
 
 def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | None = None):
-    """The worker process: Faust agent, scheduler, outbox relay and (unless ``with_api`` is false) the API."""
+    """The worker process: Faust app and agent, batch applier, leader's duties, relay and (unless ``with_api`` is
+    false) the API, all sharing one engine, clock and calendar."""
     from api.app import build_api
     from streams.worker import Worker, WorkerParts
 
     clock = clock if clock is not None else clock_from_spec(settings.clock)
     calendar = build_calendar(settings)
     parts = build_models(settings, clock, calendar)
+    relay = build_relay(settings, parts.outbox)
+    leader = build_leader(settings, parts, relay, clock, calendar)
+    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine))
 
-    def api_app(worker):
+    def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
-                                           worker_status=worker.status))
+                                           worker_status=worker_status))
 
-    return Worker(WorkerParts(settings=settings, tracker=parts.tracker, outbox=parts.outbox, clock=clock,
-                              api_app=api_app if with_api else None, calendar=calendar), with_api=with_api)
+    notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry)
+    return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
+                              api_app=api_app if with_api else None, notifier=notifier))
+
+
+# ---------------------------------------------------------------- delivery to people (issue 14)
+
+def build_channels(settings: Settings, registry: DepartmentRegistry) -> dict:
+    """The channel adapters the settings configure (none: nothing is delivered)."""
+    from config.settings import SettingsError
+    from delivery.dingtalk import DingTalkChannel
+    from delivery.robots import robot_lookup
+    from delivery.smtp import SmtpChannel
+    from delivery.webhook import WebhookChannel
+    from delivery.wecom import WeComChannel
+    from models.departments import Robot
+
+    timeout = settings.delivery_timeout
+    channels: dict = {}
+    if settings.smtp_url:
+        try:
+            channels["email"] = SmtpChannel(settings.smtp_url, settings.mail_from, timeout=timeout)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    own = {channel: any(d.robot(channel) for d in registry) for channel in ("dingtalk", "wecom")}
+    if settings.dingtalk_webhook or own["dingtalk"]:
+        district = Robot(settings.dingtalk_webhook, settings.dingtalk_secret or None) if settings.dingtalk_webhook \
+            else None
+        channels["dingtalk"] = DingTalkChannel(robot_lookup("dingtalk", registry, district), timeout=timeout)
+    if settings.wecom_webhook or own["wecom"]:
+        district = Robot(settings.wecom_webhook) if settings.wecom_webhook else None
+        channels["wecom"] = WeComChannel(robot_lookup("wecom", registry, district), timeout=timeout)
+    if settings.webhook_url:
+        channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret or None, timeout=timeout)
+    return channels
+
+
+def build_ladder(settings: Settings, policies: PolicySet | None = None):
+    """The escalation ladder, checked against every reminder stage the policies send."""
+    from models.escalation import load_ladder
+
+    ladder = load_ladder(settings.escalation_file)
+    for policy in (policies or build_policies(settings)).policies:
+        ladder.check_stages(policy.reminder_stages, f"policy {policy.id} ({policy.path})")
+    return ladder
+
+
+def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
+                   registry: DepartmentRegistry | None = None):
+    """The notifier (``streams.notify.Notifier``), or None when no channel is configured."""
+    from delivery.runner import DeliveryRunner
+    from models import wording
+    from models.delivery import Channels, plan
+    from models.escalation import missing_contacts
+    from models.sql.deliveries import SqlDeliveryLog
+    from streams.notify import Notifier
+    from streams.topics import UNDELIVERABLE
+
+    registry = registry if registry is not None else build_registry(settings)
+    ladder = build_ladder(settings)
+    adapters = build_channels(settings, registry)
+    if not adapters:
+        return None
+    engine = engine if engine is not None else build_engine(settings)
+    clock = clock if clock is not None else clock_from_spec(settings.clock)
+    log_port = SqlDeliveryLog(engine, UNDELIVERABLE)
+    configured = Channels(email="email" in adapters, dingtalk=bool(settings.dingtalk_webhook),
+                          wecom=bool(settings.wecom_webhook), webhook="webhook" in adapters)
+    public_url = settings.public_url or None
+
+    def planner(notification, now):
+        return plan(notification, ladder=ladder, registry=registry, channels=configured, public_url=public_url,
+                    now=now)
+
+    lacking = missing_contacts(registry, ladder)
+    notes = [wording.missing_contacts_line(lacking, registry.label)] if lacking else []
+    runner = DeliveryRunner(log_port, adapters, ladder, timeout=settings.delivery_timeout)
+    return Notifier(settings, log_port, runner, planner, clock, startup_notes=notes)
+
+
+def delivery_overview(settings: Settings, registry: DepartmentRegistry) -> dict:
+    """What the dashboard shows of delivery: the channels configured, the departments without contacts."""
+    from models.escalation import missing_contacts
+
+    channels = [name for name, configured in (
+        ("email", settings.smtp_url), ("dingtalk", settings.dingtalk_webhook or any(d.robot("dingtalk") for d in registry)),
+        ("wecom", settings.wecom_webhook or any(d.robot("wecom") for d in registry)),
+        ("webhook", settings.webhook_url)) if configured]
+    return {"channels": channels, "missing_contacts": missing_contacts(registry, build_ladder(settings))}

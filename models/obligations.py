@@ -10,13 +10,14 @@ processed, so a replay gives the same answer.
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from models.clock import SHANGHAI
+from models.ids import obligation_id
 from models.policy import ObligationKind, Policy
 from models.ports import Calendar
+from models.reminders import next_reminder_at
 
 OPEN = "open"
 COMPLETED = "completed"
@@ -28,16 +29,6 @@ UNFINISHED = (OPEN, OVERDUE)
 
 class ConcurrentUpdate(RuntimeError):
     """Someone else changed the obligation since it was read; the transaction is retried."""
-
-
-def stable_id(prefix: str, *parts: str) -> str:
-    """A deterministic id: the same inputs give the same id on every replay and every worker."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
-    return f"{prefix}-{digest}"
-
-
-def obligation_id(kind: str, trigger_source: str, trigger_event_id: str, department: str) -> str:
-    return stable_id("ob", kind, trigger_source, trigger_event_id, department)
 
 
 @dataclass
@@ -82,21 +73,32 @@ class Obligation:
     completed_by: str | None = None
     working_days_taken: int | None = None
     version: int = 0
-    events: list[tuple[str, dict]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def unfinished(self) -> bool:
         return self.status in UNFINISHED
 
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
     def is_past_deadline(self, now: datetime) -> bool:
-        return now >= self.due_end
+        return past_deadline(self.due_end, now)
+
+
+def past_deadline(due_end: datetime, now: datetime) -> bool:
+    """The one rule for "the period has ended": at 24:00 of the due day (``due_end``) and after."""
+    return now >= due_end
+
+
+def counts_as_overdue(status: str, is_past_deadline: bool) -> bool:
+    """Overdue in figures and summaries: marked overdue, or still open past its deadline (no tick saw it yet)."""
+    return status == OVERDUE or (status == OPEN and is_past_deadline)
 
 
 def open_obligation(*, trigger: Trigger, department: str, policy: Policy, kind: ObligationKind,
                     calendar: Calendar, reminder_time: str, now: datetime) -> Obligation:
     """A new open obligation with its deadline and first reminder time."""
-    from models.reminders import next_reminder_at
-
     deadline = calendar.deadline(trigger.start_day, kind.working_days)
     obligation = Obligation(
         id=obligation_id(kind.kind, trigger.source, trigger.event_id, department),
@@ -151,8 +153,6 @@ def reschedule(obligation: Obligation, *, calendar: Calendar) -> bool:
 
     Reminder stages already sent stay sent; the next reminder follows the new dates.
     """
-    from models.reminders import next_reminder_at
-
     deadline = calendar.deadline(obligation.start_day, obligation.working_days)
     changed = (deadline.due_date != obligation.due_date or deadline.end != obligation.due_end
                or bool(deadline.provisional) != obligation.provisional)

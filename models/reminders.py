@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from models.clock import SHANGHAI
-from models.obligations import OPEN, Obligation, stable_id
+from models.ids import reminder_id
 from models.ports import Calendar
+
+if TYPE_CHECKING:  # obligations import this module to set reminder times: the type only, no cycle
+    from models.obligations import Obligation
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,6 @@ class Reminder:
     working_days_left: int
     due_date: date
     sent_at: datetime
-
-
-def reminder_id(obligation_id: str, stage: int) -> str:
-    return stable_id("rm", obligation_id, str(stage))
 
 
 def stage_day(due_date: date, stage: int, calendar: Calendar) -> date:
@@ -49,7 +49,7 @@ def remaining_stages(obligation: Obligation) -> list[int]:
 
 def next_reminder_at(obligation: Obligation, calendar: Calendar) -> datetime | None:
     """When the tick should next look at this obligation for reminders (may be in the past)."""
-    if obligation.status != OPEN:
+    if not obligation.is_open:
         return None
     times = [stage_send_time(obligation, s, calendar) for s in remaining_stages(obligation)]
     times = [t for t in times if t < obligation.due_end]
@@ -78,7 +78,7 @@ def next_sending_time(obligation: Obligation, now: datetime, calendar: Calendar)
 
 def due_stage(obligation: Obligation, now: datetime, calendar: Calendar) -> int | None:
     """The latest stage whose time has come, or None; nothing once the deadline has passed."""
-    if obligation.status != OPEN or now >= obligation.due_end or not is_sending_time(obligation, now, calendar):
+    if not obligation.is_open or obligation.is_past_deadline(now) or not is_sending_time(obligation, now, calendar):
         return None
     due = [s for s in remaining_stages(obligation) if stage_send_time(obligation, s, calendar) <= now]
     return min(due) if due else None
@@ -108,7 +108,7 @@ def _next_after(obligation: Obligation, now: datetime, calendar: Calendar) -> da
     upcoming = next_reminder_at(obligation, calendar)
     if upcoming is None or upcoming > now:
         return upcoming
-    if now >= obligation.due_end:
+    if obligation.is_past_deadline(now):
         return None
     retry = next_sending_time(obligation, now, calendar)
     return retry if retry < obligation.due_end else None

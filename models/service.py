@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Callable, Sequence, TypeVar
 
 from models import events as ev
-from models import messages
+from models import messages, wording
 from models.departments import DepartmentRegistry
 from models.events import InboundEvent
 from models.obligations import ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation, reschedule
@@ -25,7 +25,7 @@ from models.ports import AbstractUnitOfWork, Calendar, Clock, Origin, PendingRes
 from models.reminders import send_reminder
 from models.triggers import trigger_of
 from models.validation import to_cloudevent_dict
-from models.violations import Violation, content_violations, day_text, overdue_violation
+from models.violations import Violation, content_violations, overdue_violation
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +218,9 @@ class Tracker:
         if waiting:
             first = waiting[0]
             self._complete(uow, obligation, first.submitted_at, first.update_event_id, now, result,
-                           note="completed by an update that arrived before its trigger")
+                           note=wording.NOTE_COMPLETED_BEFORE_TRIGGER)
         elif obligation.is_past_deadline(now):
-            self._overdue(uow, obligation, now, result, note="already overdue when its event arrived")
+            self._overdue(uow, obligation, now, result, note=wording.NOTE_OVERDUE_ON_ARRIVAL)
 
     def _catalog_updated(self, uow: AbstractUnitOfWork, event: InboundEvent, data: ev.CatalogUpdated,
                          policy: Policy, now: datetime, result: BatchResult) -> None:
@@ -344,14 +344,11 @@ class Tracker:
     def reminder_text(self, obligation: Obligation, reminder) -> str:
         policy = self.policies.by_id(obligation.policy_id)
         kind = policy.obligations.get(obligation.kind) if policy else None
-        title = kind.title if kind else obligation.kind
-        regulation = policy.regulation_ref() if policy else ""
-        left = ("今天是期限最后一天" if reminder.working_days_left <= 0
-                else f"剩余 {reminder.working_days_left} 个工作日")
-        provisional = "（暂定期限：涉及尚未公布放假安排的年份）" if obligation.provisional else ""
-        return (f"提醒：{self.registry.label(obligation.department)}应于 {day_text(obligation.due_date)} 24:00 前"
-                f"{title}，{left}{provisional}。触发事件：{obligation.trigger_summary}。"
-                f"依据{regulation}{obligation.article}。")
+        return wording.reminder_text(
+            department_label=self.registry.label(obligation.department), due_date=obligation.due_date,
+            title=kind.title if kind else obligation.kind, working_days_left=reminder.working_days_left,
+            provisional=obligation.provisional, trigger_summary=obligation.trigger_summary,
+            regulation_ref=policy.regulation_ref() if policy else "", article=obligation.article)
 
     # ------------------------------------------------------------ calendar updates
 

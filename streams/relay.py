@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -74,7 +74,6 @@ class RelayStats:
     resets: int = 0  # times the broker was found to have lost what it held
     resent: int = 0  # outbox rows marked unsent by those resets
     cause: str | None = None  # why the relay cannot send now (None when it can)
-    extra: dict = field(default_factory=dict)
 
 
 class BrokerReset(Exception):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from models import cloudevents as ce
 from models import events as ev
+from models import wording
 from streams import topics
 
 WATCHABLE = {
@@ -25,17 +26,6 @@ WATCHABLE = {
     "obligations": topics.OBLIGATIONS,
     "dead-letters": topics.DEAD_LETTERS,
 }
-
-LABELS_ZH = {
-    ev.VIOLATION_DETECTED: "违规",
-    ev.REMINDER: "提醒",
-    ev.OBLIGATION_OPENED: "义务开启",
-    ev.OBLIGATION_COMPLETED: "义务完成",
-    ev.OBLIGATION_RESCHEDULED: "期限调整",
-    ev.OBLIGATION_CANCELLED: "义务撤销",
-    ev.EVENT_REJECTED: "拒收",
-}
-
 
 @dataclass(frozen=True)
 class Notification:
@@ -65,42 +55,27 @@ def decode_notification(topic: str, partition: int, offset: int, key: bytes | No
 
 
 def department_label(code: str | None, names: Mapping[str, str]) -> str:
-    if not code:
-        return "-"
-    name = names.get(code)
-    return f"{name}（{code}）" if name else code
+    return wording.department_label(code, names.get(code or ""))
 
 
 def render_line(notification: Notification, names: Mapping[str, str]) -> str:
     """One line a person reads: what, who, which article, by when, why."""
     data = notification.data
-    label = LABELS_ZH.get(notification.type, notification.type or "未知")
+    label = wording.zh(wording.NOTIFICATION_TYPES, notification.type, notification.type or wording.UNKNOWN[0])
     department = department_label(data.get("department") or notification.event.get("subject"), names)
     parts = [f"[{label}]", department]
     if data.get("article"):
         parts.append(str(data["article"]))
+    parts += wording.watch_parts(notification.type, data)
     if notification.type == ev.EVENT_REJECTED:
-        parts.append(f"{data.get('topic', '?')}@{data.get('partition', '?')}:{data.get('offset', '?')}")
-        parts.append(f"原因: {data.get('reason', '')}")
         return " ".join(parts)
-    if data.get("due_date"):
-        parts.append(f"截止 {data['due_date']}")
-    if notification.type == ev.REMINDER:
-        if data.get("working_days_left") is not None:
-            parts.append(f"剩余 {data['working_days_left']} 个工作日")
-        if data.get("provisional"):
-            parts.append("(期限暂定：当年放假通知未发布)")
-    if notification.type == ev.OBLIGATION_COMPLETED and "on_time" in data:
-        parts.append("按时完成" if data["on_time"] else "逾期完成")
-    if data.get("rule"):
-        parts.append(f"规则 {data['rule']}")
     explanation = data.get("explanation")
     if isinstance(explanation, dict):
         explanation = explanation.get("text_zh") or explanation.get("zh") or json.dumps(explanation, ensure_ascii=False)
     if explanation:
         parts.append(f"— {explanation_summary(str(explanation))}")
     elif data.get("obligation_id"):
-        parts.append(f"(义务 {data['obligation_id']})")
+        parts.append(wording.watch_obligation(data["obligation_id"]))
     return " ".join(parts)
 
 

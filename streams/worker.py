@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import faust
@@ -20,16 +20,11 @@ import mode
 from aiohttp import web
 
 from config.settings import Settings
-from models.ports import Clock
-from models.sql.engine import ping
-from streams.topics import OUTPUT_TOPICS
-from streams.agents import register_ingest_agent
-from streams.app import build_app, rewind_to_start
-from streams.calendar_watch import CalendarWatcher
-from streams.duty import DutyRunner
+from streams.app import rewind_to_start
 from streams.ingest import BatchApplier
+from streams.leader import LeaderDuties
 from streams.relay import OutboxRelay
-from streams.topics import all_topic_names, ensure_topics, input_topic_names, input_types_by_name
+from streams.topics import all_topic_names, ensure_topics, input_topic_names
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +33,15 @@ EXIT_FORCED = 1
 
 @dataclass
 class WorkerParts:
-    """The concrete parts a worker runs with (built by ``config.bootstrap``)."""
+    """Every part a worker runs, built by ``config.bootstrap.build_worker``; the worker builds nothing."""
 
     settings: Settings
-    tracker: Any  # models.service.Tracker
-    outbox: Any  # models.sql.outbox.Outbox
-    clock: Clock
-    api_app: Callable[["Worker"], web.Application] | None = None  # builds the HTTP API, given the worker
-    calendar: Any = None  # calendars.LiveCalendar: reloaded when its files change
-    extra: dict = field(default_factory=dict)
+    app: faust.App  # the Faust app, with the ingest agent registered on it
+    applier: BatchApplier  # what the agent hands each decoded batch to
+    leader: LeaderDuties  # the lease holder's tick and relay
+    relay: OutboxRelay  # the leader's relay (its counters feed status())
+    api_app: Callable[[Callable[[], dict]], web.Application] | None = None  # the HTTP API, given status()
+    notifier: Any = None  # streams.notify.Notifier: delivery to people, when a channel is configured
 
 
 class ApiService(mode.Service):
@@ -71,16 +66,32 @@ class ApiService(mode.Service):
             self._runner = None
 
 
-class DutyService(mode.Service):
-    def __init__(self, duty: DutyRunner, **kwargs: Any):
+class LeaderService(mode.Service):
+    """The lease holder's duties (tick, relay) as a mode service, started and stopped with the worker."""
+
+    def __init__(self, leader: LeaderDuties, **kwargs: Any):
         super().__init__(**kwargs)
-        self.duty = duty
+        self.leader = leader
 
     async def on_start(self) -> None:
-        self.duty.start()
+        self.leader.start()
 
     async def on_stop(self) -> None:
-        await self.duty.stop()
+        await self.leader.stop()
+
+
+class NotifierService(mode.Service):
+    """Delivery to people (``streams.notify.Notifier``) as a mode service, started and stopped with the worker."""
+
+    def __init__(self, notifier: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.notifier = notifier
+
+    async def on_start(self) -> None:
+        self.notifier.start()
+
+    async def on_stop(self) -> None:
+        await self.notifier.stop()
 
 
 class HardExitingWorker(faust.Worker):
@@ -108,31 +119,16 @@ class HardExitingWorker(faust.Worker):
 
 
 class Worker:
-    """Everything one worker process runs; ``status()`` feeds ``GET /api/health``."""
+    """Runs the parts it is given until a signal; ``status()`` (counters only, never blocks) feeds /api/health."""
 
-    def __init__(self, parts: WorkerParts, *, with_api: bool = True, batch_size: int = 2000,
-                 batch_wait: float = 0.05):
-        settings = parts.settings
+    def __init__(self, parts: WorkerParts):
         self.parts = parts
-        self.settings = settings
-        self.relay = OutboxRelay(parts.outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
-                                 fetch_max_wait_ms=settings.fetch_max_wait_ms,
-                                 recreate_topics=lambda: ensure_topics(settings.kafka_bootstrap_servers,
-                                                                       all_topic_names(settings),
-                                                                       settings.topic_partitions),
-                                 on_reset=self._read_inputs_again)
-        watcher = (CalendarWatcher(parts.calendar, parts.tracker.reschedule_for_calendar)
-                   if parts.calendar is not None else None)
-        self.duty = DutyRunner(tick=parts.tracker.tick, relay=self.relay, outbox=parts.outbox, clock=parts.clock,
-                               tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
-        self.applier = BatchApplier(parts.tracker.apply_batch, on_applied=self.duty.wake,
-                                    probe=lambda: ping(parts.outbox.engine))
-        self.app = build_app(settings)
-        self.agent = register_ingest_agent(self.app, input_topic_names(settings), self.applier,
-                                           max_bytes=settings.max_event_bytes,
-                                           types_of_topic=input_types_by_name(settings), batch_size=batch_size,
-                                           batch_wait=batch_wait)
-        self.with_api = with_api and parts.api_app is not None
+        self.settings = parts.settings
+        self.app = parts.app
+        self.applier = parts.applier
+        self.leader = parts.leader
+        self.relay = parts.relay
+        self.relay.on_reset = self._read_inputs_again  # after a broker reset: read the new inputs from 0
 
     async def _read_inputs_again(self) -> None:
         """The broker lost its topics: the input topics are new ones, whose offsets start at 0 again."""
@@ -146,26 +142,30 @@ class Worker:
 
     def status(self) -> dict[str, Any]:
         ingest = self.applier.stats
-        duty = self.duty.stats
+        leader = self.leader.stats
         relay = self.relay.stats
         return {
-            "relay_lease_holder": duty.is_holder,
+            "relay_lease_holder": leader.is_holder,
             "degraded": [f"{part}: {cause}" for part, cause in (("ingest", ingest.cause), ("relay", relay.cause))
                          if cause],  # what holds the stream or the relay now; empty when all runs
             "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
                        "messages": ingest.messages, "accepted": ingest.accepted, "rejected": ingest.rejected,
                        "isolated": ingest.isolated, "splits": ingest.splits, "retries": ingest.retries,
-                       "outages": ingest.outages,
-                       "last_error": ingest.last_error},
-            "scheduler": {"ticks": duty.ticks, "last_tick_clock": duty.last_tick_at, "last_error": duty.last_error},
+                       "outages": ingest.outages, "last_error": ingest.last_error},
+            "scheduler": {"ticks": leader.ticks, "last_tick_clock": leader.last_tick_at,
+                          "last_error": leader.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
                       "resets": relay.resets, "resent": relay.resent, "last_error": relay.last_error},
+            **({"notify": self.parts.notifier.status()} if self.parts.notifier is not None else {}),
         }
 
     def services(self) -> list[mode.Service]:
-        services: list[mode.Service] = [DutyService(self.duty)]
-        if self.with_api:
-            services.append(ApiService(self.parts.api_app(self), self.settings.http_host, self.settings.http_port))
+        services: list[mode.Service] = [LeaderService(self.leader)]
+        if self.parts.notifier is not None:
+            services.append(NotifierService(self.parts.notifier))
+        if self.parts.api_app is not None:
+            services.append(ApiService(self.parts.api_app(self.status), self.settings.http_host,
+                                       self.settings.http_port))
         return services
 
     def run(self, *, loglevel: str = "info", grace_seconds: float = 15.0) -> int:

@@ -8,16 +8,19 @@ default is the calendar from the shipped notices.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import date, datetime, time
+from collections import Counter
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 
+from models import wording
 from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
-from models.obligations import COMPLETED, OPEN, OVERDUE
+from models.evaluation import Tally
+from models.evaluation import as_of as evaluation_as_of
+from models.obligations import COMPLETED, OPEN, OVERDUE, counts_as_overdue, past_deadline
 from models.sql import tables as t
 
 DUE_SOON_WORKING_DAYS = 3
@@ -126,7 +129,7 @@ def get_obligation(session, obligation_id: str, *, now: datetime | None = None, 
     h = t.obligation_history.c
     result["history"] = [
         {"at": r["at"], "event": r["what"], "event_id": r["event_id"], "detail": r["detail"],
-         "detail_zh": _history_zh(r["what"], r["detail"])}
+         "detail_zh": wording.history_text(r["what"], r["detail"])}
         for r in session.execute(sa.select(t.obligation_history).where(h.obligation_id == obligation_id)
                                  .order_by(h.id)).mappings()]
     rm = t.reminders.c
@@ -139,24 +142,6 @@ def get_obligation(session, obligation_id: str, *, now: datetime | None = None, 
         sa.select(t.violations).where(t.violations.c.obligation_id == obligation_id)
         .order_by(t.violations.c.detected_at)).mappings()]
     return result
-
-
-def _history_zh(what: str, detail: dict) -> str:
-    if what == "opened":
-        return f"义务开启，截止日 {detail.get('due_date')}（{detail.get('working_days')} 个工作日，政策 {detail.get('policy_id')}）"
-    if what == "completed":
-        when = "按时" if detail.get("on_time") else "逾期"
-        note = f"；{detail['note']}" if detail.get("note") else ""
-        return f"{when}完成，完成时间 {detail.get('completed_at')}，用时 {detail.get('working_days_taken')} 个工作日{note}"
-    if what == "overdue":
-        return "期限届满仍未完成，转为逾期" + (f"（{detail['note']}）" if detail.get("note") else "")
-    if what == "reminded":
-        return f"已发送提醒：剩余 {detail.get('working_days_left')} 个工作日（阶段 {detail.get('stage')}）"
-    if what == "violation":
-        return f"发现违规 {detail.get('rule')}，依据 {'、'.join(detail.get('articles', []))}"
-    if what == "rescheduled":
-        return f"因节假日安排调整，截止日由 {detail.get('previous_due_date')} 改为 {detail.get('due_date')}"
-    return what
 
 
 def violation_dict(row, registry=None) -> dict[str, Any]:
@@ -212,7 +197,7 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
                                .where(c.department == code)).mappings():
         if row["status"] == COMPLETED:
             counts["completed_on_time" if row["on_time"] else "completed_late"] += 1
-        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["due_end"] <= now):
+        elif counts_as_overdue(row["status"], past_deadline(row["due_end"], now)):
             counts["overdue"] += 1
         elif row["status"] == OPEN:
             counts["open"] += 1
@@ -234,11 +219,29 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
             "reminders": reminders, "as_of": now}
 
 
+# ------------------------------------------------------------------ next year's holiday notice
+
+def count_open_obligations_touching(session, first_day: date, last_day: date) -> int:
+    """Open obligations whose counting interval (start_day, due_date] has a day in [first_day, last_day].
+
+    From the dates, not the stored ``provisional`` flag, so the count is right even
+    before a calendar reload has refreshed the flags of obligations opened earlier.
+    """
+    c = t.obligations.c
+    return session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(
+        c.status == OPEN, c.due_date >= first_day, c.start_day < last_day, c.due_date > c.start_day)).scalar_one()
+
+
+def missing_notice(session, now: datetime, *, calendar=None) -> dict[str, Any] | None:
+    """The missing-next-notice warning due at ``now`` (``calendars.missing_notice_warning``), counted, or None."""
+    from calendars import missing_notice_warning
+
+    warning = missing_notice_warning(now.astimezone(SHANGHAI).date(), _calendar(calendar),
+                                     lambda first, last: count_open_obligations_touching(session, first, last))
+    return warning.to_dict() if warning is not None else None
+
+
 # ------------------------------------------------------------------ yearly evaluation (第二十四条)
-
-def year_end(year: int) -> datetime:
-    return datetime.combine(date(year + 1, 1, 1), time(0), tzinfo=SHANGHAI)
-
 
 def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime | None = None) -> dict[str, Any]:
     """Per department: obligations whose start day falls in ``year`` and violations of that year.
@@ -248,62 +251,39 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
     An unfinished obligation counts as overdue when its deadline ended before
     ``as_of``: ``now`` while the year runs, the end of the year once it is
     over (so the API and the CLI give the same report of a past year
-    whenever they are asked).
+    whenever they are asked). The arithmetic is ``models.evaluation``'s.
     """
-    as_of = min(now, year_end(year)) if now is not None else year_end(year)
+    at = evaluation_as_of(year, now)
     c = t.obligations.c
     first, last = date(year, 1, 1), date(year, 12, 31)
-    per: dict[str, Counter] = defaultdict(Counter)
-    past_deadline = sa.case((c.due_end <= as_of, True), else_=False).label("past_deadline")
+    past_deadline = sa.case((c.due_end <= at, True), else_=False).label("past_deadline")
     query = (sa.select(c.department, c.status, c.on_time, past_deadline, sa.func.count().label("n"),
                        sa.func.coalesce(sa.func.sum(c.working_days_taken), 0).label("taken_sum"),
                        sa.func.count(c.working_days_taken).label("taken_count"))
              .where(c.start_day >= first, c.start_day <= last)
              .group_by(c.department, c.status, c.on_time, past_deadline))
+    tally = Tally()
     for row in session.execute(query).mappings():  # grouped in SQL: one row per kind of outcome
-        figures = per[row["department"]]
-        figures["obligations"] += row["n"]
-        if row["status"] == COMPLETED:
-            figures["on_time" if row["on_time"] else "late"] += row["n"]
-            figures["taken_sum"] += int(row["taken_sum"])
-            figures["taken_count"] += row["taken_count"]
-        elif row["status"] == OVERDUE or (row["status"] == OPEN and row["past_deadline"]):
-            figures["overdue"] += row["n"]
-        elif row["status"] == OPEN:
-            figures["open"] += row["n"]
+        tally.add_obligations(row["department"], status=row["status"], on_time=row["on_time"],
+                              past_deadline=bool(row["past_deadline"]), count=row["n"],
+                              taken_sum=row["taken_sum"], taken_count=row["taken_count"])
     v = t.violations.c
-    by_rule: dict[str, Counter] = defaultdict(Counter)
-    by_article: dict[str, Counter] = defaultdict(Counter)
     for row in session.execute(sa.select(v.department, v.rule, v.articles)
                                .where(v.event_day >= first, v.event_day <= last)).mappings():
-        by_rule[row["department"]][row["rule"]] += 1
-        for article in row["articles"]:
-            by_article[row["department"]][article] += 1
-    codes = [d.code for d in registry] + sorted((set(per) | set(by_rule)) - {d.code for d in registry})
-    departments = [_evaluation_row(code, registry, per[code], by_rule[code], by_article[code]) for code in codes]
-    totals = _evaluation_row("*", registry, sum(per.values(), Counter()), sum(by_rule.values(), Counter()),
-                             sum(by_article.values(), Counter()))
-    totals["name"] = "合计"
-    return {"year": year, "as_of": as_of, "article": "第二十四条", "departments": departments, "totals": totals}
+        tally.add_violation(row["department"], row["rule"], row["articles"])
+    return tally.report(year, at, [(d.code, d.name) for d in registry])
 
 
-def _evaluation_row(code: str, registry: DepartmentRegistry, figures: Counter, by_rule: Counter,
-                    by_article: Counter) -> dict[str, Any]:
-    """One department's figures; ``figures`` counts outcomes plus ``taken_sum``/``taken_count`` (working days)."""
-    judged = figures["on_time"] + figures["late"] + figures["overdue"]
-    return {
-        "department": code,
-        "name": registry.name_of(code),
-        "obligations": figures["obligations"],
-        "on_time": figures["on_time"],
-        "late": figures["late"],
-        "open": figures["open"],
-        "overdue": figures["overdue"],
-        "on_time_rate": round(figures["on_time"] / judged, 4) if judged else None,
-        "violations": sum(by_rule.values()),
-        "violations_by_rule": dict(sorted(by_rule.items())),
-        "violations_by_article": dict(sorted(by_article.items())),
-        "average_working_days_taken": (round(figures["taken_sum"] / figures["taken_count"], 2)
-                                       if figures["taken_count"] else None),
-    }
+# ------------------------------------------------------------------ the iCalendar feed (issue 14)
 
+def calendar_feed_rows(session, department: str) -> list[dict[str, Any]]:
+    """A department's unfinished obligations with how often and when their deadline last moved."""
+    history = t.obligation_history.c
+    moves = (sa.select(history.obligation_id, sa.func.count().label("reschedules"),
+                       sa.func.max(history.at).label("last_moved"))
+             .where(history.what == "rescheduled").group_by(history.obligation_id).subquery())
+    query = (sa.select(t.obligations, moves.c.reschedules, moves.c.last_moved)
+             .outerjoin(moves, moves.c.obligation_id == t.obligations.c.id)
+             .where(t.obligations.c.department == department, t.obligations.c.status.in_(("open", "overdue")))
+             .order_by(t.obligations.c.due_date, t.obligations.c.id))
+    return [dict(row) for row in session.execute(query).mappings()]

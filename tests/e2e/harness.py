@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from cli import worker_process
 from models.clock import SHANGHAI
 from models.cloudevents import encode as encode_cloudevent
 from streams.topics import OUTPUT_TOPICS
-from streams.broker import free_port, wait_until
+from streams.broker import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 2
@@ -46,80 +42,19 @@ class FileClockControl:
         return f"file:{self.path}"
 
 
-class WorkerProcess:
-    """``catalog-tracker worker`` in a subprocess with its own port and log file."""
+class WorkerProcess(worker_process.WorkerProcess):
+    """``catalog-tracker worker`` (``cli.worker_process``), started at once; a worker that ended fails the test."""
 
     def __init__(self, env: dict[str, str], log_path: Path, *, api: bool = True):
-        self.port = free_port()
-        self.env = dict(env, TRACKER_HTTP_PORT=str(self.port))
-        self.log_path = log_path
-        command = [sys.executable, "-m", "cli.main", "worker", "--grace-seconds", "10"]
-        if not api:
-            command.append("--no-api")
-        self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str) -> tuple[int, Any]:
-        return http_json("GET", self.base_url + path)
-
-    def post(self, path: str) -> tuple[int, Any]:
-        return http_json("POST", self.base_url + path)
-
-    def wait_healthy(self, timeout: float = 60.0) -> dict:
-        def healthy():
-            self.check_alive()
-            try:
-                status, body = self.get("/api/health")
-            except OSError:
-                return None
-            return body if status == 200 else None
-
-        return wait_until(healthy, timeout, interval=0.1, what="the worker's /api/health")
+        super().__init__(env, log_path, args=("--grace-seconds", "10", *(() if api else ("--no-api",))), cwd=REPO)
+        self.start()
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
             raise AssertionError(f"worker exited with {self.process.returncode}; log:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def kill(self) -> None:
-        """kill -9: no shutdown, no offset commit, no lease release."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-        return self.process.returncode
-
-
-def http_json(method: str, url: str, timeout: float = 10.0) -> tuple[int, Any]:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        try:
-            return exc.code, json.loads(body)
-        except ValueError:
-            return exc.code, body.decode("utf-8", "replace")
+        return super().log_tail(lines)
 
 
 class Publisher:

@@ -117,7 +117,9 @@ def text_of(driver, css: str) -> str:
 
 
 def rows_with(driver, text: str) -> list[str]:
-    rows = driver.execute_script("return Array.from(document.querySelectorAll('main tbody tr')).map(r => r.innerText);")
+    """Rows of the page's obligation and violation tables (not the list of departments without contacts)."""
+    rows = driver.execute_script("return Array.from(document.querySelectorAll("
+                                 "'main table:not(#missing-contacts) tbody tr')).map(r => r.innerText);")
     return [row for row in rows if text in row]
 
 

@@ -16,7 +16,7 @@ from config.settings import Settings
 from models.clock import SHANGHAI, ManualClock
 from models.events import CATALOG_UPDATED, REGULATION_CHANGED
 from models.validation import build_cloudevent
-from tests.unit.model_fakes import accepted_at
+from tests.fakes import accepted_at
 
 NOW = datetime(2026, 3, 17, 10, 0, tzinfo=SHANGHAI)
 

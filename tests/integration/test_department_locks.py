@@ -22,7 +22,7 @@ from models.clock import ManualClock
 from models.sql import tables as t
 from models.sql.engine import create_engine
 from models.sql.migrate import upgrade
-from tests.unit.model_fakes import accepted_at, catalog_updated, regulation_changed, shanghai
+from tests.fakes import accepted_at, catalog_updated, regulation_changed, shanghai
 
 pytestmark = pytest.mark.postgres
 

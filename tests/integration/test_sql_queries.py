@@ -10,10 +10,11 @@ from calendars import load_calendar
 from config.bootstrap import build_tracker
 from config.settings import Settings
 from models.clock import ManualClock
+from models.evaluation import year_end
 from models.sql import queries
 from models.sql.engine import create_engine
 from models.sql.migrate import upgrade
-from tests.unit.model_fakes import (
+from tests.fakes import (
     accepted_at,
     catalog_updated,
     objection_raised,
@@ -141,5 +142,5 @@ def test_a_past_year_is_judged_as_of_its_end_whenever_asked(world):
     with Session(engine) as session:
         early = queries.evaluation(session, real_registry(), 2025, now=datetime(2026, 2, 1, tzinfo=timezone.utc))
         late = queries.evaluation(session, real_registry(), 2025, now=datetime(2027, 6, 1, tzinfo=timezone.utc))
-    assert early == late and early["as_of"] == queries.year_end(2025)
+    assert early == late and early["as_of"] == year_end(2025)
     assert early["totals"]["open"] == 1 and early["totals"]["overdue"] == 0

@@ -11,7 +11,7 @@ from cli.main import main
 from config.bootstrap import build_engine, build_tracker
 from config.settings import Settings
 from models.clock import ManualClock
-from tests.unit.model_fakes import accepted_at, catalog_updated, regulation_changed, shanghai
+from tests.fakes import accepted_at, catalog_updated, regulation_changed, shanghai
 
 
 @pytest.fixture

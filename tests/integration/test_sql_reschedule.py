@@ -17,7 +17,7 @@ from models.sql import tables as t
 from models.sql.engine import create_engine
 from models.sql.migrate import upgrade
 from streams import topics
-from tests.unit.model_fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed, shanghai
+from tests.fakes import CONFIG_DIR, accepted_at, catalog_updated, regulation_changed, shanghai
 
 NOTICE_2026 = CONFIG_DIR / "calendars" / "2026.yaml"
 

@@ -17,7 +17,7 @@ from models.sql.engine import create_engine
 from models.sql.migrate import current_revision, upgrade
 from models.sql.outbox import Outbox
 from streams import topics
-from tests.unit.model_fakes import accepted_at, catalog_updated, regulation_changed, rejected, shanghai
+from tests.fakes import accepted_at, catalog_updated, regulation_changed, rejected, shanghai
 
 
 @pytest.fixture

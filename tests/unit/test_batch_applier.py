@@ -21,7 +21,7 @@ from models.obligations import ConcurrentUpdate
 from models.service import Rejected
 from models.sql import errors
 from streams.ingest import BatchApplier
-from tests.unit.model_fakes import (
+from tests.fakes import (
     FakeRepository,
     FakeStore,
     FakeUnitOfWork,

@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from cli.report import csv_rows, render, write_csv
-from models.sql.queries import _evaluation_row, year_end
-from tests.unit.model_fakes import real_registry
+from models.evaluation import evaluation_row, year_end
+from tests.fakes import real_registry
 
 REGISTRY = real_registry()
 
@@ -16,7 +16,7 @@ def row(code, **figures):
     taken = figures.pop("taken", [])
     by_rule = Counter(figures.pop("by_rule", {}))
     by_article = Counter(figures.pop("by_article", {}))
-    return _evaluation_row(code, REGISTRY, Counter(figures, taken_sum=sum(taken), taken_count=len(taken)),
+    return evaluation_row(code, REGISTRY.name_of(code), Counter(figures, taken_sum=sum(taken), taken_count=len(taken)),
                            by_rule, by_article)
 
 

@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from models.obligations import Trigger, complete, mark_overdue, obligation_id, open_obligation, reschedule
-from tests.unit.model_fakes import WeekendCalendar, real_policies, shanghai
+from models.ids import obligation_id
+from models.obligations import Trigger, complete, mark_overdue, open_obligation, reschedule
+from tests.fakes import WeekendCalendar, real_policies, shanghai
 
 CAL = WeekendCalendar()
 POLICY = real_policies().policy_for(date(2026, 3, 2), "yuhua")

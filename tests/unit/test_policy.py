@@ -9,7 +9,7 @@ import pytest
 
 from models.departments import RegistryError, load_registry
 from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, PolicyError, load_policies, load_policy_file
-from tests.unit.model_fakes import CONFIG_DIR
+from tests.fakes import CONFIG_DIR
 
 SHIPPED = CONFIG_DIR / "policies" / "yuhua-2021-measures.yaml"
 SEED = Path("/work/shared/seed/yuhua-data-resource-measures-2021.txt")

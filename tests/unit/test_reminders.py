@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from models.obligations import Trigger, open_obligation
 from models.reminders import due_stage, next_reminder_at, send_reminder, stage_day
-from tests.unit.model_fakes import WeekendCalendar, real_policies, shanghai
+from tests.fakes import WeekendCalendar, real_policies, shanghai
 
 CAL = WeekendCalendar()
 POLICY = real_policies().policy_for(date(2026, 3, 2), "yuhua")

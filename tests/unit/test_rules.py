@@ -8,7 +8,7 @@ import pytest
 
 from models import events as ev
 from models.policy import PolicySet
-from tests.unit.model_fakes import (Harness, catalog_updated, objection_raised, objection_resolved, real_policies,
+from tests.fakes import (Harness, catalog_updated, objection_raised, objection_resolved, real_policies,
                                     regulation_changed, shanghai)
 
 

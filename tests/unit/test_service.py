@@ -12,7 +12,7 @@ from models import events as ev
 from models import validation
 from models.obligations import ConcurrentUpdate
 from streams import topics
-from tests.unit.model_fakes import (
+from tests.fakes import (
     Harness,
     accepted_at,
     catalog_updated,
@@ -272,7 +272,7 @@ def test_on_time_completion_is_no_violation(h):
 
 
 def test_reschedule_moves_open_obligations_once_and_keeps_sent_stages():
-    from tests.unit.model_fakes import WeekendCalendar
+    from tests.fakes import WeekendCalendar
 
     provisional = WeekendCalendar(provisional_from_year=2026)
     h = Harness(shanghai(2026, 3, 2, 10), calendar=provisional)

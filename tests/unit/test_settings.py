@@ -7,7 +7,6 @@ from config.settings import ENV_NAMES, Settings, SettingsError
 
 def test_defaults_come_from_the_config_file():
     settings = Settings.from_env({})
-    assert settings.timezone == "Asia/Shanghai"
     assert settings.database_url.startswith("sqlite:///")
     assert settings.topic_prefix == ""
     assert settings.topic("catalog.dead-letters") == "catalog.dead-letters"

@@ -7,7 +7,7 @@ import pytest
 
 from models.events import ResourceChange
 from models.violations import content_violations, narrows_share_scope, opens_sensitive_data
-from tests.unit.model_fakes import catalog_updated, real_policies, shanghai
+from tests.fakes import catalog_updated, real_policies, shanghai
 
 POLICY = real_policies().policy_for(date(2026, 3, 2), "yuhua")
 

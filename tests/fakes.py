@@ -1,8 +1,13 @@
-"""Fakes for the models' ports: a weekends-only calendar and an in-memory unit of work.
+"""The tests' fakes of the ports (``models.ports``), in one place.
 
-They keep the same contracts as ``calendars.WorkingDayCalendar`` and
-``models.sql.repository.SqlRepository`` (including rollback and optimistic
-versions), so the service can be tested in milliseconds.
+- ``WeekendCalendar``: a weekends-only calendar with the contract of ``calendars.WorkingDayCalendar``;
+- ``FakeStore`` / ``FakeUnitOfWork`` / ``FakeRepository``: the tracker's state in memory, with the contract of
+  ``models.sql.repository`` (rollback, insert-ignore, optimistic versions); the same scenarios run on it and
+  on SQL in ``tests/integration/test_repository_contract.py``;
+- ``FakeLease``: the relay lease, granted or not;
+- builders of valid input events and a ``Harness`` (a Tracker on fakes with a manual clock).
+
+So the service can be tested in milliseconds.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResoluti
 from models import validation
 from models import cloudevents as ce
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 
 def shanghai(year, month, day, hour=0, minute=0) -> datetime:
@@ -121,7 +126,9 @@ class FakeRepository(AbstractRepository):
         return True
 
     def save_obligation(self, obligation):
-        stored = self.s.obligations[obligation.id]
+        stored = self.s.obligations.get(obligation.id)
+        if stored is None:  # as on SQL: no row with that id and version to update
+            raise ConcurrentUpdate(f"obligation {obligation.id} changed since it was read")
         if self.store is not None and self.store.conflicts_to_inject > 0:
             self.store.conflicts_to_inject -= 1  # another worker wrote this row since we read it
             stored.version += 1
@@ -229,6 +236,20 @@ class FakeStore:
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
+
+
+class FakeLease:
+    """The ``LeasePort``: grants the lease (or not) and records releases."""
+
+    def __init__(self, grant: bool = True):
+        self.grant = grant
+        self.released: list[tuple[str, str]] = []
+
+    def try_acquire_lease(self, name, holder, ttl_seconds, now_utc):
+        return self.grant
+
+    def release_lease(self, name, holder):
+        self.released.append((name, holder))
 
 
 def real_policies():

@@ -1,8 +1,8 @@
-"""The time-based work and the relay, done by one worker at a time.
+"""The lease holder's duties: the tick and the outbox relay, done by one worker at a time.
 
 APScheduler (``AsyncIOScheduler``, on the worker's event loop) runs
-``DutyRunner.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
-``relay`` lease in SQL and, on the holder only, asks the tracker what is due
+``LeaderDuties.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
+``relay`` lease in SQL and, on the holder (the leader) only, asks the tracker what is due
 at ``clock.now()`` (reminders, overdue violations) and then wakes the relay.
 The relay runs in a task of its own (``relay_cycle``), woken by ticks and by
 ``wake()`` (called after each applied input batch), so a broker that is away
@@ -47,7 +47,7 @@ def lease_ttl(tick_seconds: float) -> float:
 
 
 @dataclass
-class DutyStats:
+class LeaderStats:
     is_holder: bool = False
     ticks: int = 0
     cycles: int = 0
@@ -57,7 +57,9 @@ class DutyStats:
     violations: int = 0
 
 
-class DutyRunner:
+class LeaderDuties:
+    """Takes the relay lease; while it holds it, ticks the tracker and relays the outbox."""
+
     def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
                  tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
                  utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -71,7 +73,7 @@ class DutyRunner:
         self.holder = holder or holder_id()
         self.ttl_seconds = ttl_seconds or lease_ttl(tick_seconds)
         self.utc_now = utc_now
-        self.stats = DutyStats()
+        self.stats = LeaderStats()
         self._lock = asyncio.Lock()
         self._relay_lock = asyncio.Lock()
         self._relay_failures = 0
@@ -133,13 +135,13 @@ class DutyRunner:
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             self.stats.last_error = repr(exc)
             if not is_transient(exc):
-                log.exception("duty cycle failed")
+                log.exception("the lease holder's cycle (lease, tick) failed")
             elif not self._cycle_failing:  # an outage: one line when it starts, one when it ends
-                log.warning("duty cycle failed; the next tick tries again: %s", cause(exc))
+                log.warning("the lease holder's cycle failed; the next tick tries again: %s", cause(exc))
             self._cycle_failing = True
         else:
             if self._cycle_failing:
-                log.warning("duty cycle works again")
+                log.warning("the lease holder's cycle works again")
             self._cycle_failing = False
 
     async def _cycle(self, tick: bool) -> None:
