@@ -4,7 +4,8 @@
 it tells binary from structured mode by the headers, as the Kafka binding
 says, and parses the event. Each message the worker wrote (obligations opened
 and completed, reminders, violations, dead letters) must parse, with the
-attributes and data our own reader sees.
+attributes and data our own reader sees (``catalog.notifications.undeliverable``
+stays empty here: no delivery channel is configured; what it holds is parsed too).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_the_official_sdk_parses_every_output_message(pipeline):
     parsed = {}
     for topic in OUTPUT_TOPICS:
         records = pipeline.output.records[topic]
-        assert records, f"nothing on {topic}"
+        assert records or topic not in (OBL, REM, VIO, DLQ), f"nothing on {topic}"  # delivery: no channel here
         for record in records:
             headers = {name: value for name, value in record.headers or ()}
             assert not any(name.startswith("ce_") for name in headers), headers  # structured mode only
