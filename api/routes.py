@@ -42,6 +42,8 @@ async def health(request: web.Request) -> web.Response:
         body.update(status="degraded", database=f"error: {type(exc).__name__}: {exc}")
     if context.worker_status is not None:
         body["worker"] = context.worker_status()
+        if body["worker"].get("degraded"):  # the stream or the relay is held by an outage
+            body.update(status="degraded", causes=body["worker"]["degraded"])
     return json_response(body, status=200 if body["status"] == "ok" else 503)
 
 

@@ -36,7 +36,7 @@ from models.policy import PolicySet, load_policies
 from models.sql.repository import sql_unit_of_work_factory
 from streams.topics import topic_of_type
 from models.service import Tracker
-from models.sql.engine import create_engine
+from models.sql.engine import create_engine, ping
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -129,10 +129,13 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
 def build_relay(settings: Settings, outbox: Outbox):
     """The outbox relay to the output topics (run by the lease holder)."""
     from streams.relay import OutboxRelay
-    from streams.topics import OUTPUT_TOPICS
+    from streams.topics import OUTPUT_TOPICS, all_topic_names, ensure_topics
+
+    def recreate_topics():  # after a broker reset: every topic, inputs too
+        return ensure_topics(settings.kafka_bootstrap_servers, all_topic_names(settings), settings.topic_partitions)
 
     return OutboxRelay(outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
-                       fetch_max_wait_ms=settings.fetch_max_wait_ms)
+                       fetch_max_wait_ms=settings.fetch_max_wait_ms, recreate_topics=recreate_topics)
 
 
 def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
@@ -148,14 +151,14 @@ def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, cal
 
 
 def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size: int = 2000,
-                 batch_wait: float = 0.05):
+                 batch_wait: float = 0.05, probe=None):
     """The Faust app with the ingest agent on the input topics, and the batch applier it feeds."""
     from streams.agents import register_ingest_agent
     from streams.app import build_app
     from streams.ingest import BatchApplier
     from streams.topics import input_topic_names, input_types_by_name
 
-    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied)
+    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied, probe=probe)  # probe: does the database answer
     app = build_app(settings)
     register_ingest_agent(app, input_topic_names(settings), applier, max_bytes=settings.max_event_bytes,
                           types_of_topic=input_types_by_name(settings), batch_size=batch_size, batch_wait=batch_wait)
@@ -175,7 +178,7 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
     parts = build_models(settings, clock, calendar, configuration)
     relay = build_relay(settings, parts.outbox)
     leader = build_leader(settings, parts, relay, clock, calendar)
-    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake)
+    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine))
 
     def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,

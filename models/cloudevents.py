@@ -49,8 +49,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # ------------------------------------------------------------------ strict JSON
 
-def loads(value: bytes, what: str = "the message") -> Any:
-    """Strict JSON from UTF-8 bytes; ``InvalidEvent`` with a plain reason otherwise."""
+def loads(value: bytes, what: str = "the message", where: str = "") -> Any:
+    """Strict JSON from UTF-8 bytes; ``InvalidEvent`` with a plain reason otherwise.
+
+    ``where``: the name of the decoded value in reasons (``data`` for binary-mode data)."""
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -62,7 +64,7 @@ def loads(value: bytes, what: str = "the message") -> Any:
         raise InvalidEvent(f"{what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidEvent(f"{what} nests JSON deeper than {MAX_DEPTH} levels") from None
-    check_tree(decoded, "")
+    check_tree(decoded, where)
     return decoded
 
 
@@ -198,7 +200,7 @@ def decode(value: bytes | None, headers: Sequence[tuple[str, bytes]] = (), *, ma
                                   if name.startswith(BINARY_PREFIX)}
     if "data" in attributes:
         raise InvalidEvent("binary mode: a ce_data header is not allowed; the data is the message value")
-    attributes["data"] = loads(value, "the binary-mode data")
+    attributes["data"] = loads(value, "the binary-mode data", where="data")
     if content_type is not None:
         attributes["datacontenttype"] = content_type
     return attributes

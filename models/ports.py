@@ -126,6 +126,15 @@ class AbstractRepository(abc.ABC):
         return {(source, event_id) for source, event_id, event_type in events
                 if self.mark_processed(source, event_id, event_type, at)}
 
+    def lock_departments(self, departments: Iterable[str]) -> None:
+        """Hold these departments until the unit of work ends; wait while another one holds any of them.
+
+        Two transactions that judge one department (a trigger and its catalog update
+        read by two workers) then run one after the other, each seeing the other's
+        rows. Stores whose writing transactions already run one at a time (SQLite)
+        need nothing: this default does nothing.
+        """
+
     @abc.abstractmethod
     def forget_processed(self, source: str, event_id: str) -> None:
         """Undo ``mark_processed`` for an event that was rejected, so a corrected re-publication counts."""
@@ -228,6 +237,12 @@ class OutboxPort(Protocol):
 
     def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int:
         """Mark as sent the messages found on the broker after a crash (event id -> offset)."""
+
+    def last_sent(self, topic: str, partition: int) -> tuple[int, str] | None:
+        """(offset, event id) of the row recorded last in a partition, or None."""
+
+    def reconcile_partition(self, topic: str, partition: int, found: dict[str, int]) -> int:
+        """After a broker reset: rows recorded in the partition but not in ``found`` become unsent; their count."""
 
 
 class LeasePort(Protocol):

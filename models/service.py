@@ -43,10 +43,14 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A message that could not be parsed; it becomes one dead letter."""
+    """A message that could not be parsed, or parsed and could not be applied; it becomes one dead letter.
+
+    ``event`` is set for a message that parsed but could not be applied (its dead letter names the event).
+    """
 
     origin: Origin
     reason: str
+    event: InboundEvent | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,15 @@ class Tracker:
         def work(uow: AbstractUnitOfWork, attempt: int) -> BatchResult:
             result = BatchResult(attempts=attempt)
             now = self.clock.now()
+            # First, so that a concurrent batch judging the same departments is seen whole or not at all.
+            uow.repo.lock_departments(sorted({department for i in items if isinstance(i, Accepted)
+                                              for department in i.event.departments()}))
             new_keys = uow.repo.mark_processed_many(
                 [(i.event.source, i.event.id, i.event.type) for i in items if isinstance(i, Accepted)], now)
             for item in items:
                 if isinstance(item, Rejected):
-                    self._dead_letter(uow, item.origin, item.reason, now, result)
+                    self._dead_letter(uow, item.origin, item.reason, now, result, event=item.event,
+                                      department=self._department_of(item.event))
                 elif item.event.key in new_keys:
                     new_keys.discard(item.event.key)  # a second copy in the same batch is a duplicate
                     self._apply_accepted(uow, item, now, result)
@@ -166,12 +174,17 @@ class Tracker:
                                                    event.departments(), rejection.reason, now,
                                                    to_cloudevent_dict(event)))
                 result.unassessed += 1
-            departments = event.departments()
             self._dead_letter(uow, item.origin, rejection.reason, now, result, event=event,
-                              department=departments[0] if len(departments) == 1 and departments[0] in self.registry
-                              else None)
+                              department=self._department_of(event))
             return
         result.accepted += 1
+
+    def _department_of(self, event: InboundEvent | None) -> str | None:
+        """The key of an event's dead letter: its one department when the registry knows it."""
+        if event is None:
+            return None
+        departments = event.departments()
+        return departments[0] if len(departments) == 1 and departments[0] in self.registry else None
 
     def _handle(self, uow: AbstractUnitOfWork, event: InboundEvent, policy: Policy, now: datetime,
                 result: BatchResult) -> None:

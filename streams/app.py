@@ -89,3 +89,22 @@ def build_app(settings: Settings, *, app_id: str | None = None, **overrides: Any
     app = TrackerApp(app_id or settings.consumer_group, **options)
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     return app
+
+
+async def rewind_to_start(app: faust.App, topics) -> list:
+    """Read the assigned partitions of ``topics`` (full names) from offset 0 again, forgetting Faust's positions.
+
+    For topics a broker lost and that were created anew: their offsets start at 0
+    again, and Faust would drop every message below the offset it had read
+    before ("already seen"). Re-reading is harmless: the processed-events table
+    makes a replay a no-op. Returns the partitions rewound.
+    """
+    consumer = app.consumer
+    wanted = set(topics)
+    rewound = [tp for tp in consumer.assignment() if tp.topic in wanted]
+    for tp in rewound:
+        consumer._committed_offset[tp] = None
+        for state in (consumer._acked, consumer._acked_index, consumer._gap):
+            state.pop(tp, None)
+        await consumer.seek(tp, 0)  # also forgets the read offset
+    return rewound

@@ -3,9 +3,11 @@
 APScheduler (``AsyncIOScheduler``, on the worker's event loop) runs
 ``LeaderDuties.cycle(tick=True)`` every ``tick_seconds``: it takes or renews the
 ``relay`` lease in SQL and, on the holder (the leader) only, asks the tracker what is due
-at ``clock.now()`` (reminders, overdue violations) and then relays the
-outbox. Between ticks, ``wake()`` (called after each applied input batch)
-runs a relay-only cycle so new obligations go out without waiting for a tick.
+at ``clock.now()`` (reminders, overdue violations) and then wakes the relay.
+The relay runs in a task of its own (``relay_cycle``), woken by ticks and by
+``wake()`` (called after each applied input batch), so a broker that is away
+never holds the tick up: the outbox keeps what waits. A failing relay round
+is retried with back-off (capped at a few seconds).
 
 The lease uses the real time (the tracker's clock may be a test's file
 clock that stands still); its TTL is a few ticks, and a relay round stops after
@@ -75,11 +77,13 @@ class LeaderDuties:
         self.stop_seconds = stop_seconds
         self.stats = LeaderStats()
         self._lock = asyncio.Lock()
+        self._relay_lock = asyncio.Lock()
+        self._relay_failures = 0
+        self._outage: str | None = None  # the cause last logged while the database or the broker is away
         self._wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._waker: asyncio.Task | None = None
         self._stopping = False
-        self._outage: str | None = None  # the cause last logged while the database or the broker is away
 
     # ------------------------------------------------------------ lifecycle
 
@@ -106,8 +110,11 @@ class LeaderDuties:
             self._waker.cancel()
             await asyncio.wait([self._waker], timeout=self._left(deadline))  # never hang the shutdown on it
             self._waker = None
+        held: list[asyncio.Lock] = []
         try:
-            await asyncio.wait_for(self._lock.acquire(), self._left(deadline))  # a running cycle may finish
+            for lock in (self._lock, self._relay_lock):  # running cycles (tick, relay) may finish
+                await asyncio.wait_for(lock.acquire(), self._left(deadline))
+                held.append(lock)
         except asyncio.TimeoutError:
             log.warning("stopping: the lease holder's cycle did not finish within %.0f s; the %s lease is left to "
                         "expire", self.stop_seconds, LEASE_NAME)
@@ -123,8 +130,9 @@ class LeaderDuties:
             except Exception as exc:  # noqa: BLE001 - a database that does not answer: the lease expires
                 log.warning("stopping: the %s lease could not be given up (%s); it expires by itself", LEASE_NAME,
                             short_cause(exc))
-            finally:
-                self._lock.release()
+        finally:
+            for lock in held:
+                lock.release()
         try:
             await asyncio.wait_for(self.relay.close(), max(0.5, self._left(deadline)))
         except Exception as exc:  # noqa: BLE001 - a broker that does not answer: nothing is in flight of ours
@@ -139,14 +147,17 @@ class LeaderDuties:
         self._wake.set()
 
     async def _wake_loop(self) -> None:
-        while not self._stopping:  # cycle() swallows the cancellation that stop() sends: look again here
+        while not self._stopping:  # relay_cycle() swallows the cancellation that stop() sends: look again here
             await self._wake.wait()
             self._wake.clear()
-            await self.cycle(tick=False)
+            if not await self.relay_cycle() and not self._stopping:
+                await asyncio.sleep(min(5.0, 0.5 * 2 ** min(self._relay_failures, 4)))
+                self._wake.set()  # try again
 
     # ------------------------------------------------------------ the work
 
     async def cycle(self, tick: bool) -> None:
+        """Renew the lease; on the holder, tick (when ``tick``) and wake the relay."""
         if self._stopping:
             return
         try:
@@ -158,10 +169,10 @@ class LeaderDuties:
         except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
             self.stats.last_error = repr(exc)
             if not is_outage(exc):
-                log.exception("the lease holder's cycle (lease, tick, relay) failed")
+                log.exception("the lease holder's cycle (lease, tick) failed")
             elif short_cause(exc) != self._outage:  # an outage: one line, again only when its cause changes
                 self._outage = short_cause(exc)
-                log.error("the lease holder's cycle (lease, tick, relay) failed: the database or the broker does "
+                log.error("the lease holder's cycle (lease, tick) failed: the database or the broker does "
                           "not answer (%s); trying again every tick", self._outage)
         else:
             if self._outage is not None:
@@ -177,12 +188,34 @@ class LeaderDuties:
             return
         if tick:
             await asyncio.to_thread(self._tick)
-        deadline = time.monotonic() + self.ttl_seconds / 3
-        while time.monotonic() < deadline:
-            if not await self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
-                break
-            if not await asyncio.to_thread(self._renew_lease):
-                return
+        self.wake()
+
+    async def relay_cycle(self) -> bool:
+        """On the holder: relay for up to a third of the lease, renewing it; False when a round failed."""
+        if self._stopping or not self.stats.is_holder:
+            return True
+        try:
+            async with self._relay_lock:
+                deadline = time.monotonic() + self.ttl_seconds / 3
+                while time.monotonic() < deadline and not self._stopping:
+                    if not await self.relay.run_once(max_seconds=max(0.1, deadline - time.monotonic())):
+                        break
+                    if not await asyncio.to_thread(self._renew_lease):
+                        break
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return True
+        except Exception as exc:  # noqa: BLE001 - the broker is away or lost its topics: retried with back-off
+            self.stats.last_error = repr(exc)
+            if self._relay_failures == 0:
+                log.warning("relay round failed; the outbox keeps what waits and the relay retries: %r", exc)
+            self._relay_failures += 1
+            return False
+        if self._relay_failures:
+            log.warning("relay works again after %d failed rounds", self._relay_failures)
+            self._relay_failures = 0
+        return True
 
     def _tick(self) -> None:
         for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due

@@ -25,6 +25,18 @@ consumer) run in threads.
   found there is marked sent with the offset it got. What is not found is
   sent again. So nothing is sent twice or lost, provided only the lease holder
   relays (the worker makes sure of that).
+- **A broker that comes back empty** (the bundled broker keeps topics in
+  memory; it also acknowledges writes to topics it no longer has): before each
+  send round and after each acknowledgement the relay asks the broker's
+  metadata whether the output topics exist, and a recovery (after a failure,
+  on gaining the lease and every ``verify_seconds``) reads the record at the
+  last recorded offset of each partition and checks it is the one recorded. A
+  topic missing, an offset out of range, another record there or an offset
+  acknowledged below one recorded before means a reset: the topics are
+  re-created (``recreate_topics``), every outbox row the partition no longer
+  holds is marked unsent (``OutboxPort.reconcile_partition``) and sent again,
+  and one line says so. A row is marked sent only for an acknowledged produce
+  to a topic the metadata lists.
 """
 from __future__ import annotations
 
@@ -32,14 +44,16 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import OffsetOutOfRangeError
 from kafka.partitioner.default import murmur2
 
 from models import cloudevents as ce
 from models.ports import OutboxPort
+from models.sql import errors as sql_errors
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,13 @@ class RelayStats:
     failures: int = 0
     last_error: str | None = None
     rounds: int = 0
+    resets: int = 0  # times the broker was found to have lost what it held
+    resent: int = 0  # outbox rows marked unsent by those resets
+    cause: str | None = None  # why the relay cannot send now (None when it can)
+
+
+class BrokerReset(Exception):
+    """The broker lost topics or records it acknowledged (e.g. an in-memory broker restarted)."""
 
 
 class OutboxRelay:
@@ -64,7 +85,10 @@ class OutboxRelay:
 
     def __init__(self, outbox: OutboxPort, bootstrap_servers: str, output_topics: Sequence[str],
                  topic_name: Callable[[str], str], *, batch_size: int = 2000, send_timeout: float = 30.0,
-                 recovery_timeout: float = 60.0, fetch_max_wait_ms: int = 10, max_batch_bytes: int = 512 * 1024):
+                 recovery_timeout: float = 60.0, fetch_max_wait_ms: int = 10, max_batch_bytes: int = 512 * 1024,
+                 recreate_topics: Callable[[], Any] | None = None, verify_seconds: float = 10.0,
+                 metadata_timeout: float = 5.0,
+                 on_reset: Callable[[], Awaitable[Any]] | None = None):
         self.outbox = outbox
         self.bootstrap_servers = bootstrap_servers
         self.output_topics = tuple(output_topics)  # logical names
@@ -74,10 +98,19 @@ class OutboxRelay:
         self.recovery_timeout = recovery_timeout
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.max_batch_bytes = max_batch_bytes
+        self.recreate_topics = recreate_topics  # creates the missing topics (streams.topics.ensure_topics)
+        self.on_reset = on_reset  # after a reset: e.g. the input consumer reads its new topics from 0
+        self._reset_seen = False
+        self.verify_seconds = verify_seconds
+        self.metadata_timeout = metadata_timeout
         self.needs_recovery = True
         self.stats = RelayStats()
         self._producer: AIOKafkaProducer | None = None
+        self._reader: KafkaConsumer | None = None
         self._partitions: dict[str, int] = {}
+        self._last_offsets: dict[tuple[str, int], int] = {}  # (logical topic, partition) -> last recorded offset
+        self._next_verify = 0.0
+        self._force_reconcile: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------ public
 
@@ -87,19 +120,37 @@ class OutboxRelay:
         Returns how many rows were sent or found already sent by the recovery.
         """
         self.stats.rounds += 1
+        try:
+            total = await self._round(max_seconds)
+        except Exception as exc:
+            self.stats.cause = (sql_errors.cause(exc) if sql_errors.is_database_error(exc)
+                                else f"broker unreachable or without its topics: {type(exc).__name__}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else ''}"[:300])
+            raise
+        self.stats.cause = None
+        return total
+
+    async def _round(self, max_seconds: float | None) -> int:
         total = 0
-        if self.needs_recovery:
-            await self._close_producer()  # nothing of ours may still be in flight while we look
+        if self.needs_recovery or time.monotonic() >= self._next_verify:
+            if self.needs_recovery:
+                await self._close_producer()  # nothing of ours may still be in flight while we look
             recovered = await asyncio.to_thread(self.recover)
             self.stats.recovered += recovered
             total += recovered
+            if self._reset_seen and self.on_reset is not None:
+                self._reset_seen = False
+                await self.on_reset()
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         while True:
             messages = await asyncio.to_thread(self.outbox.pending, self.batch_size)
             if not messages:
                 return total
+            if await asyncio.to_thread(self._missing_topics):  # lost since we looked: recover first
+                self.needs_recovery = True
+                return total
             total += await self._send(messages)
-            if self.needs_recovery:  # a send had an unknown outcome: recover on the next round
+            if self.needs_recovery:  # a send had an unknown outcome or met a reset: recover on the next round
                 return total
             if len(messages) < self.batch_size:
                 return total
@@ -107,23 +158,40 @@ class OutboxRelay:
                 return total
 
     def recover(self) -> int:
-        """Mark as sent the outbox rows already on the broker (blocking: run it in a thread)."""
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                 group_id=None, auto_offset_reset="none",
-                                 fetch_max_wait_ms=self.fetch_max_wait_ms, client_id="catalog-tracker-relay-recovery")
-        marked = 0
+        """Mark as sent the outbox rows already on the broker; detect and repair a reset (blocking: in a thread)."""
         try:
+            missing = self._missing_topics()
+            if missing:
+                self._recreate(missing)
+            marked = unsent = 0
+            reset_partitions: list[str] = []
             for topic in self.output_topics:
-                marked += self._recover_topic(consumer, topic)
-        finally:
-            consumer.close()
+                topic_marked, topic_unsent, lost = self._recover_topic(topic, topic in missing)
+                marked += topic_marked
+                unsent += topic_unsent
+                reset_partitions += lost
+        except Exception:
+            self._close_reader()  # a fresh connection next time
+            raise
         self.needs_recovery = False
+        self._next_verify = time.monotonic() + self.verify_seconds
+        if missing or reset_partitions:
+            self._reset_seen = True
+            self.stats.resets += 1
+            self.stats.resent += unsent
+            self._partitions.clear()
+            log.warning("relay: the broker lost what it held (%s); topics re-created, %d outbox rows not on the "
+                        "broker marked unsent and sent again", "; ".join(
+                            ([f"topics missing: {', '.join(missing)}"] if missing else [])
+                            + ([f"partitions reset: {', '.join(reset_partitions)}"] if reset_partitions else [])),
+                        unsent)
         if marked:
             log.warning("relay recovery: %d outbox rows were already on the broker and are now marked sent", marked)
         return marked
 
     async def close(self) -> None:
         await self._close_producer()
+        await asyncio.to_thread(self._close_reader)
 
     # ------------------------------------------------------------ sending
 
@@ -140,14 +208,9 @@ class OutboxRelay:
     async def _partition_count(self, producer: AIOKafkaProducer, full_topic: str) -> int:
         count = self._partitions.get(full_topic)
         if count is None:
-            deadline = time.monotonic() + self.send_timeout
-            while True:
-                partitions = await producer.partitions_for(full_topic)
-                if partitions:
-                    break
-                if time.monotonic() >= deadline:
-                    raise RuntimeError(f"topic {full_topic} has no partitions in the broker's metadata")
-                await asyncio.sleep(0.1)
+            partitions = await producer.partitions_for(full_topic)
+            if not partitions:
+                raise BrokerReset(f"topic {full_topic} has no partitions in the broker's metadata")
             count = self._partitions[full_topic] = len(partitions)
         return count
 
@@ -181,14 +244,30 @@ class OutboxRelay:
         except Exception as exc:  # noqa: BLE001 - any failure leaves the outcome unknown
             self._unknown_outcome(exc)
             results, sends = [], []
+        backwards: set[tuple[str, int]] = set()
         for (partition, rows, _), result in zip(sends, results):
             if isinstance(result, BaseException):
                 self._unknown_outcome(result)
                 continue
             # The broker gives a batch consecutive offsets from its base offset.
             acknowledged.extend((row.id, partition, result.offset + i) for i, row in enumerate(rows))
+            where = (rows[0].topic, partition)
+            last = self._last_offsets.get(where)
+            if last is not None and result.offset <= last:
+                backwards.add(where)  # an offset given twice: the partition was reset
+            top = result.offset + len(rows) - 1
+            self._last_offsets[where] = top if last is None or where in backwards else max(top, last)
+        if acknowledged and await asyncio.to_thread(self._missing_topics):
+            # Acknowledged by a broker without the topic (it keeps none of it): not sent.
+            self._unknown_outcome(BrokerReset("a topic was missing after the broker acknowledged a send"))
+            return 0
         if acknowledged:
             await asyncio.to_thread(self.outbox.mark_sent, acknowledged)
+        if backwards:
+            log.warning("relay: the broker gave offsets it had given before on %s; reading it again",
+                        ", ".join(f"{topic}[{partition}]" for topic, partition in sorted(backwards)))
+            self.needs_recovery = True
+            self._force_reconcile |= backwards
         self.stats.sent += len(acknowledged)
         return len(acknowledged)
 
@@ -209,27 +288,92 @@ class OutboxRelay:
 
     # ------------------------------------------------------------ recovery
 
-    def _recover_topic(self, consumer: KafkaConsumer, topic: str) -> int:
-        full_topic = self.topic_name(topic)
-        partitions = consumer.partitions_for_topic(full_topic)
-        deadline = time.monotonic() + self.recovery_timeout
-        while not partitions:
+    def _reader_(self) -> KafkaConsumer:
+        if self._reader is None:
+            self._reader = KafkaConsumer(
+                bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None,
+                auto_offset_reset="none", fetch_max_wait_ms=self.fetch_max_wait_ms,
+                request_timeout_ms=int(max(self.metadata_timeout, 1) * 1000),
+                bootstrap_timeout_ms=int(max(self.metadata_timeout, 1) * 1000),
+                client_id="catalog-tracker-relay-recovery")
+        return self._reader
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            try:
+                reader.close()
+            except Exception:  # noqa: BLE001 - closing a broken client: nothing more to do
+                pass
+
+    def _missing_topics(self) -> list[str]:
+        """Output topics (logical names) the broker's metadata does not list; asks the broker each time."""
+        try:
+            present = self._reader_().topics()
+        except Exception:
+            self._close_reader()
+            raise
+        return [topic for topic in self.output_topics if self.topic_name(topic) not in present]
+
+    def _recreate(self, missing: Sequence[str]) -> None:
+        if self.recreate_topics is None:
+            raise BrokerReset(f"topics missing on the broker and nothing to re-create them: {', '.join(missing)}")
+        self.recreate_topics()
+        self._close_reader()  # its metadata predates the new topics
+
+    def _partitions_of(self, full_topic: str) -> set[int]:
+        deadline = time.monotonic() + self.metadata_timeout
+        while True:
+            reader = self._reader_()
+            partitions = reader.partitions_for_topic(full_topic)
+            if partitions:
+                return partitions
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"relay recovery: topic {full_topic} is not in the broker's metadata")
-            time.sleep(0.1)
-            partitions = consumer.partitions_for_topic(full_topic)
-        marked = 0
-        for partition in sorted(partitions):
-            last = self.outbox.last_sent_offset(topic, partition)
-            found = read_event_ids(consumer, TopicPartition(full_topic, partition), 0 if last is None else last + 1,
-                                   self.recovery_timeout)
-            if found:
-                marked += self.outbox.mark_sent_by_event_ids(topic, partition, found)
-        return marked
+                raise BrokerReset(f"topic {full_topic} is not in the broker's metadata")
+            reader.topics()  # refreshes the metadata
+            time.sleep(0.05)
+
+    def _recover_topic(self, topic: str, lost: bool) -> tuple[int, int, list[str]]:
+        """Mark what a previous send left unrecorded; reconcile the partitions that lost records.
+
+        Returns (rows marked sent, rows marked unsent, names of the partitions found reset)."""
+        full_topic = self.topic_name(topic)
+        marked = unsent = 0
+        reset: list[str] = []
+        for partition in sorted(self._partitions_of(full_topic)):
+            tp = TopicPartition(full_topic, partition)
+            last = self.outbox.last_sent(topic, partition)
+            holds_last = not lost
+            if holds_last and last is not None:  # read from the last recorded record: is it still ours?
+                found, in_range = read_event_ids(self._reader_(), tp, last[0], self.recovery_timeout)
+                holds_last = in_range and found.get(last[1]) == last[0]
+            if not holds_last or (topic, partition) in self._force_reconcile:
+                if last is not None or lost:
+                    found, _ = read_event_ids(self._reader_(), tp, 0, self.recovery_timeout)
+                    unsent += self.outbox.reconcile_partition(topic, partition, found)
+                    reset.append(f"{full_topic}[{partition}]")
+                    marked += len(found)
+                self._force_reconcile.discard((topic, partition))
+            elif last is None:
+                found, _ = read_event_ids(self._reader_(), tp, 0, self.recovery_timeout)
+                if found:
+                    marked += self.outbox.mark_sent_by_event_ids(topic, partition, found)
+            else:
+                newer = {event_id: offset for event_id, offset in found.items() if offset > last[0]}
+                if newer:
+                    marked += self.outbox.mark_sent_by_event_ids(topic, partition, newer)
+            recorded = self.outbox.last_sent(topic, partition)
+            if recorded is None:
+                self._last_offsets.pop((topic, partition), None)
+            else:
+                self._last_offsets[(topic, partition)] = recorded[0]
+        return marked, unsent, reset
 
 
-def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, timeout: float) -> dict[str, int]:
-    """CloudEvents id -> offset of every record in ``tp`` from ``start`` to the fetch's high-water mark."""
+def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int,
+                   timeout: float) -> tuple[dict[str, int], bool]:
+    """CloudEvents id -> offset of every record in ``tp`` from ``start`` to the fetch's high-water mark,
+    and whether ``start`` was in range (False: the partition holds less than that)."""
     consumer.assign([tp])
     consumer.seek(tp, start)
     found: dict[str, int] = {}
@@ -237,16 +381,14 @@ def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, time
     while True:
         try:
             batches = consumer.poll(timeout_ms=100)
-        except Exception as exc:  # noqa: BLE001 - e.g. offset out of range: the broker lost what we recorded
-            log.error("relay recovery: cannot read %s from offset %d: %r", tp, start, exc,
-                      extra={"topic": tp.topic, "partition": tp.partition, "offset": start})
-            return found
+        except OffsetOutOfRangeError:
+            return found, False
         for record in batches.get(tp, ()):
             event_id = ce.event_id(record.value, record.headers or ())
             if event_id is not None:
                 found[event_id] = record.offset
         highwater = consumer.highwater(tp)
         if highwater is not None and consumer.position(tp) >= highwater:
-            return found
+            return found, start <= highwater
         if time.monotonic() >= deadline:
             raise TimeoutError(f"relay recovery: reading {tp} did not reach the high-water mark in {timeout:.0f}s")

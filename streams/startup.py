@@ -211,14 +211,17 @@ def check_dependencies(settings, *, wait: bool, stopping: Stopping, say: Callabl
 
 
 def is_outage(exc: BaseException) -> bool:
-    """The database or the broker does not answer (an error to retry and report in one line, not a bug)."""
+    """The database or the broker does not answer (an error to retry and report in one line, not a bug).
+
+    The database's side is ``models.sql.errors.is_transient`` (the one place that sorts database failures).
+    """
     import aiokafka.errors
     import kafka.errors
-    import sqlalchemy.exc as sa_exc
 
-    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                            sa_exc.TimeoutError, kafka.errors.KafkaError, aiokafka.errors.KafkaError,
-                            ConnectionError, TimeoutError, socket.timeout))
+    from models.sql.errors import is_transient
+
+    return is_transient(exc) or isinstance(exc, (kafka.errors.KafkaError, aiokafka.errors.KafkaError,
+                                                 ConnectionError, TimeoutError, socket.timeout))
 
 
 def is_database_error(exc: BaseException) -> bool:

@@ -23,10 +23,11 @@ from aiohttp import web
 
 from config.logs import faust_worker_options
 from config.settings import Settings
+from streams.app import rewind_to_start
 from streams.ingest import BatchApplier
 from streams.leader import LeaderDuties
 from streams.relay import OutboxRelay
-from streams.topics import all_topic_names, ensure_topics
+from streams.topics import all_topic_names, ensure_topics, input_topic_names
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,17 @@ class Worker:
         self.applier = parts.applier
         self.leader = parts.leader
         self.relay = parts.relay
+        self.relay.on_reset = self._read_inputs_again  # after a broker reset: read the new inputs from 0
+
+    async def _read_inputs_again(self) -> None:
+        """The broker lost its topics: the input topics are new ones, whose offsets start at 0 again."""
+        try:
+            rewound = await rewind_to_start(self.app, input_topic_names(self.settings))
+        except Exception as exc:  # noqa: BLE001 - e.g. in a rebalance, which itself starts them from 0 again
+            log.warning("the broker lost its topics; the input partitions could not be rewound (%r): the "
+                        "consumer group's rebalance reads them from their start", exc)
+            return
+        log.warning("the broker lost its topics: reading the %d input partitions from offset 0 again", len(rewound))
 
     def status(self) -> dict[str, Any]:
         ingest = self.applier.stats
@@ -153,12 +165,16 @@ class Worker:
         relay = self.relay.stats
         return {
             "relay_lease_holder": leader.is_holder,
-            "ingest": {"batches": ingest.batches, "messages": ingest.messages, "accepted": ingest.accepted,
-                       "rejected": ingest.rejected, "retries": ingest.retries, "last_error": ingest.last_error},
+            "degraded": [f"{part}: {cause}" for part, cause in (("ingest", ingest.cause), ("relay", relay.cause))
+                         if cause],  # what holds the stream or the relay now; empty when all runs
+            "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
+                       "messages": ingest.messages, "accepted": ingest.accepted, "rejected": ingest.rejected,
+                       "isolated": ingest.isolated, "splits": ingest.splits, "retries": ingest.retries,
+                       "outages": ingest.outages, "last_error": ingest.last_error},
             "scheduler": {"ticks": leader.ticks, "last_tick_clock": leader.last_tick_at,
                           "last_error": leader.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
-                      "last_error": relay.last_error},
+                      "resets": relay.resets, "resent": relay.resent, "last_error": relay.last_error},
             **({"notify": self.parts.notifier.status()} if self.parts.notifier is not None else {}),
         }
 

@@ -8,6 +8,7 @@ never block writers.
 """
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -139,3 +140,29 @@ def insert_returning_new_keys(conn: Connection, table: sa.Table, rows: list[dict
 @lru_cache(maxsize=64)
 def _insert_ignore_returning_keys(dialect_name: str, table: sa.Table):
     return _insert_ignore_statement(dialect_name, table).returning(*table.primary_key.columns)
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (a read: never waits for SQLite's write lock); raises when it fails."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("select 1").scalar()
+
+
+def advisory_key(namespace: str, name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` naming ``name`` in ``namespace``."""
+    digest = hashlib.sha256(f"catalog-tracker:{namespace}:{name}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_LOCK_KEYS = sa.text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k")
+
+
+def lock_for_transaction(conn: Connection, namespace: str, names) -> None:
+    """PostgreSQL: take a transaction-scoped advisory lock per name, in one fixed (sorted) order so that two
+    transactions locking overlapping sets never deadlock; released at commit or rollback. Other backends:
+    nothing (SQLite's writers already hold the one write lock from ``BEGIN IMMEDIATE``)."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({advisory_key(namespace, name) for name in names})
+    if keys:
+        conn.execute(_LOCK_KEYS, {"keys": keys})

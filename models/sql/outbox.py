@@ -11,8 +11,9 @@ How to call (each method is one short transaction of its own)::
 After a crash the relay reads each partition from ``last_sent_offset(topic,
 partition) + 1`` to the high-water mark and calls
 ``mark_sent_by_event_ids(topic, partition, {event_id: offset})`` for the
-records it finds (the CloudEvents id is in the value and in the ``ce_id``
-header), so nothing is sent twice. The lease is renewed by calling
+records it finds (the CloudEvents id is in the value), so nothing is sent
+twice. When the broker lost what it had (a restarted in-memory broker),
+``reconcile_partition`` marks what it no longer holds unsent. The lease is renewed by calling
 ``try_acquire_lease`` again before it expires; ``release_lease`` on shutdown.
 """
 from __future__ import annotations
@@ -84,6 +85,33 @@ class Outbox:
             t.outbox.c.topic == topic, t.outbox.c.partition == partition, t.outbox.c.sent.is_(True))
         with self.engine.connect() as conn:  # a read: never blocks writers
             return conn.execute(query).scalar()
+
+    def last_sent(self, topic: str, partition: int) -> tuple[int, str] | None:
+        """(offset, event id) of the row recorded last in a partition, or None: what the broker must still hold."""
+        query = (sa.select(t.outbox.c.offset, t.outbox.c.event_id)
+                 .where(t.outbox.c.topic == topic, t.outbox.c.partition == partition, t.outbox.c.sent.is_(True))
+                 .order_by(t.outbox.c.offset.desc(), t.outbox.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:  # a read: never blocks writers
+            row = conn.execute(query).first()
+        return None if row is None else (int(row[0]), row[1])
+
+    def reconcile_partition(self, topic: str, partition: int, found: dict[str, int]) -> int:
+        """After a broker reset: ``found`` (event id -> offset) is all the partition holds now.
+
+        Every row recorded as sent to it that is not there is marked unsent (the relay sends it again),
+        those found get their new offsets; one transaction. Returns how many rows were marked unsent.
+        """
+        with write_transaction(self.engine) as conn:
+            was_sent = conn.execute(
+                sa.update(t.outbox).where(t.outbox.c.topic == topic, t.outbox.c.partition == partition,
+                                          t.outbox.c.sent.is_(True))
+                .values(sent=False, partition=None, offset=None)).rowcount
+            kept = 0
+            for event_id, offset in found.items():
+                kept += conn.execute(
+                    sa.update(t.outbox).where(t.outbox.c.event_id == event_id, t.outbox.c.topic == topic)
+                    .values(sent=True, partition=partition, offset=offset)).rowcount
+        return max(0, was_sent - kept)
 
     def mark_sent_by_event_ids(self, topic: str, partition: int, found: dict[str, int]) -> int:
         """Mark as sent the messages found on the broker after a crash (event id -> offset)."""

@@ -25,6 +25,7 @@ from models.sql.engine import (
     insert_ignoring_duplicates,
     insert_many_ignoring_duplicates,
     insert_returning_new_keys,
+    lock_for_transaction,
     write_connection,
 )
 from models.sql.outbox import headers_to_json
@@ -132,6 +133,10 @@ class SqlRepository(AbstractRepository):
         for chunk_start in range(0, len(rows), 500):
             new |= insert_returning_new_keys(self.conn, t.processed_events, rows[chunk_start:chunk_start + 500])
         return new
+
+    def lock_departments(self, departments):
+        """PostgreSQL: an advisory lock per department until the transaction ends (``lock_for_transaction``)."""
+        lock_for_transaction(self.conn, "department", departments)
 
     def forget_processed(self, source, event_id):
         self.conn.execute(_FORGET_PROCESSED, {"source": source, "event_id": event_id})

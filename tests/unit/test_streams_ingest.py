@@ -1,7 +1,8 @@
-"""The streams side without a broker: decoding messages, the relay's partitioner, the batch applier."""
+"""The streams side without a broker: decoding messages, the relay's partitioner, the calendar watcher.
+
+The batch applier has its own file (``test_batch_applier.py``)."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from models.cloudevents import normalise_headers
 from models.events import REGULATION_CHANGED
 from models.service import Accepted, Rejected
 from models.validation import build_cloudevent
-from streams.ingest import BatchApplier, decode_message
+from streams.ingest import decode_message
 from streams.relay import partition_for
 
 
@@ -77,36 +78,6 @@ def test_event_id_is_read_from_the_header_or_the_value():
     assert record_event_id(b"{}", [("ce_id", b"abc")]) == "abc"
     assert record_event_id(b'{"id": "xyz"}', []) == "xyz"
     assert record_event_id(b"garbage", []) is None
-
-
-def test_batch_applier_retries_then_succeeds():
-    calls = []
-
-    def flaky(items):
-        calls.append(len(items))
-        if len(calls) < 3:
-            raise RuntimeError("database is down")
-        return "done"
-
-    applied = []
-    applier = BatchApplier(flaky, retry_delays=(0, 0, 0), on_applied=applied.append,
-                           give_up=lambda status: pytest.fail("gave up"))
-    assert asyncio.run(applier.apply(["a", "b"])) == "done"
-    assert calls == [2, 2, 2] and applied == ["done"]
-    assert applier.stats.retries == 2 and applier.stats.batches == 1
-
-
-def test_batch_applier_stops_the_process_instead_of_moving_on():
-    exits = []
-
-    def broken(items):
-        raise RuntimeError("database is gone")
-
-    applier = BatchApplier(broken, retry_delays=(0, 0), give_up=exits.append)
-    with pytest.raises(RuntimeError):
-        asyncio.run(applier.apply(["a"]))
-    assert exits == [75]
-    assert applier.stats.batches == 0
 
 
 class FakeLiveCalendar:

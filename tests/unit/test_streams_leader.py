@@ -58,6 +58,7 @@ def test_only_the_lease_holder_ticks_and_relays():
         outbox, relay, ticks = FakeLease(grant=False), SlowRelay(), []
         leader = runner(outbox, relay, ticks)
         await leader.cycle(tick=True)
+        await leader.relay_cycle()  # the relay runs in its own task, woken by the tick
         return relay, ticks, leader
 
     relay, ticks, leader = asyncio.run(scenario())
@@ -69,6 +70,7 @@ def test_gaining_the_lease_asks_the_relay_to_recover_first():
         outbox, relay, ticks = FakeLease(grant=True), SlowRelay(), []
         leader = runner(outbox, relay, ticks)
         await leader.cycle(tick=True)
+        await leader.relay_cycle()  # the relay runs in its own task, woken by the tick
         return relay, ticks, leader
 
     relay, ticks, leader = asyncio.run(scenario())
@@ -142,11 +144,13 @@ class FlakyLease(FakeLease):
         self.down = down
 
     def try_acquire_lease(self, name, holder, ttl_seconds, now_utc):
+        import psycopg2
         import sqlalchemy.exc
 
-        if self.down > 0:
+        if self.down > 0:  # what SQLAlchemy raises when PostgreSQL closes the connection (the driver's own error)
             self.down -= 1
-            raise sqlalchemy.exc.OperationalError("select", {}, Exception("server closed the connection unexpectedly"))
+            raise sqlalchemy.exc.OperationalError("select", {},
+                                                  psycopg2.OperationalError("server closed the connection unexpectedly"))
         return True
 
 
