@@ -23,6 +23,7 @@ INTEGER = "integer"
 TEXT_LIST = "text_list"
 RECORD_LIST = "record_list"
 PAIR_LIST = "pair_list"  # output only: [[name, value], ...]
+BASE64 = "base64"  # output only: bytes as base64 (may be empty)
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -205,8 +206,8 @@ OUTPUTS: dict[str, Record] = {
         _integer("partition", "its partition", minimum=0),
         _integer("offset", "its offset", minimum=0),
         _long_text("reason", "why it was rejected, naming the field"),
-        _long_text("value_base64", "the original value, base64", required=False),
-        _long_text("key_base64", "the original key, base64", required=False),
+        Field("value_base64", BASE64, "the original value, base64", required=False),
+        Field("key_base64", BASE64, "the original key, base64", required=False),
         Field("headers", PAIR_LIST, "the original headers: [name, value base64] pairs"),
         text("event_id", "the event's id, when it parsed", required=False),
         text("event_source", "the event's source, when it parsed", required=False),
@@ -266,6 +267,8 @@ def _value_schema(f: Field) -> dict[str, Any]:
         if f.minimum is not None:
             schema["minimum"] = f.minimum
         return schema
+    if f.kind == BASE64:
+        return {"type": "string", "contentEncoding": "base64", "pattern": r"^[A-Za-z0-9+/]*={0,2}$"}
     if f.kind == PAIR_LIST:
         return {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}],
                                            "minItems": 2, "maxItems": 2}}
