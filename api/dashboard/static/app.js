@@ -498,6 +498,7 @@
     setStatus(t("token_title"), true);
     document.getElementById("view").innerHTML = '<form id="token-form" class="token-form"><h1>' + esc(t("token_title")) +
       "</h1><p>" + esc(t("token_help")) + "</p>" + (wrong ? '<p class="error" id="token-wrong">' + esc(t("token_wrong")) + "</p>" : "") +
+      '<input type="text" name="username" value="catalog-tracker" autocomplete="username" hidden>' +
       '<label for="token">' + esc(t("token_label")) + '</label> <input id="token" name="token" type="password" ' +
       'autocomplete="current-password" required> <button type="submit">' + esc(t("token_submit")) + "</button></form>";
     document.body.setAttribute("data-view", "token");
