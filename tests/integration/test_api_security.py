@@ -184,6 +184,10 @@ def test_allowed_hosts_add_names_and_ports(make_context):
     assert statuses == [200, 200, 200, 421, 421, 200]
 
 
+def test_a_star_turns_the_host_check_off(make_context):
+    assert one(make_context(allowed_hosts="*"), "GET", "/api/departments", {"Host": "anything.example"})[0] == 200
+
+
 def test_the_bound_address_is_a_name_of_the_server(make_context):
     context = make_context(http_host="10.1.2.3")
     assert [s for s, _, _ in send(context, ("GET", "/api/departments", {"Host": "10.1.2.3:8080"}),
