@@ -15,7 +15,7 @@ from aiohttp import hdrs, web
 
 from api.context import CONTEXT, ApiContext
 from api.jsonio import ApiError, json_response
-from api.security import add_security_headers, check_credentials, check_host
+from api.security import PROTOCOL_LOG, add_security_headers, check_credentials, check_host, hide_server_version
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ async def json_errors(request: web.Request, handler):
 
 
 def build_api(context: ApiContext, route_modules: Iterable[str] = ROUTE_MODULES) -> web.Application:
-    app = web.Application(middlewares=[json_errors, check_host, check_credentials])
+    hide_server_version()
+    app = web.Application(middlewares=[json_errors, check_host, check_credentials],
+                          handler_args={"logger": PROTOCOL_LOG})
     app[CONTEXT] = context
     app.on_response_prepare.append(add_security_headers)
     for name in route_modules:

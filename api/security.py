@@ -14,10 +14,13 @@ Tokens are compared in constant time (``hmac.compare_digest``).
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from dataclasses import dataclass
 
+import aiohttp.web_response
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from api.context import context_of
 from api.jsonio import ApiError
@@ -31,13 +34,14 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
     "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
 ])
+SERVER_NAME = "catalog-tracker"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-origin",
-    "Server": "catalog-tracker",
+    "Server": SERVER_NAME,
 }
 
 # What the answers say; each sentence once.
@@ -156,3 +160,30 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.update(SECURITY_HEADERS)
     if request.path.startswith("/api/"):
         response.headers.setdefault(hdrs.CACHE_CONTROL, "no-store")
+
+
+def hide_server_version() -> None:
+    """No ``Server: Python/3.11 aiohttp/3.x`` even on the answers aiohttp makes itself.
+
+    ``add_security_headers`` names the server on every answer the app makes; a malformed request
+    (bad request line, header too long) is answered by aiohttp's protocol handler before any app
+    code runs, with the module-wide default. That default is replaced here, once per process.
+    """
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER_NAME
+
+
+class ProtocolLog(logging.LoggerAdapter):
+    """aiohttp's server log, with a malformed HTTP request (expected on an exposed port) as one line.
+
+    aiohttp logs those with a traceback; anything else (a bug) keeps its traceback.
+    """
+
+    def exception(self, msg, *args, exc_info=True, **kwargs) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            reason = " ".join(f"{type(exc_info).__name__}: {exc_info.message}".split())[:200]
+            self.logger.warning("refused a malformed HTTP request (%s)", reason)
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+PROTOCOL_LOG = ProtocolLog(logging.getLogger("aiohttp.server"), {})

@@ -118,7 +118,7 @@ class Settings:
         return cls(**values)
 
     def allowed_host_entries(self) -> tuple[str, ...]:
-        """``TRACKER_ALLOWED_HOSTS`` as normalised entries: ``name``, ``name:port``, ``[v6]``, ``[v6]:port`` or ``*``."""
+        """``TRACKER_ALLOWED_HOSTS`` as normalised entries: ``name``, ``name:port``, ``[v6]``, ``[v6]:port``, ``*``."""
         entries = []
         for raw in self.allowed_hosts.split(","):
             entry = raw.strip().lower().rstrip(".")
@@ -144,8 +144,8 @@ HOST_ENTRY = re.compile(r"\*|(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?
 
 def _check_token(env_name: str, token: str) -> None:
     if token and (len(token) < MIN_TOKEN_LENGTH or not TOKEN.fullmatch(token)):
-        raise SettingsError(f"{env_name} must be at least {MIN_TOKEN_LENGTH} characters of letters, digits and "
-                            f"-._~+/ (e.g. the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise SettingsError(f"{env_name} must be at least {MIN_TOKEN_LENGTH} characters of letters, digits and -._~+/ "
+                            "(e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def _coerce(env_name: str, raw: str, type_name: str):

@@ -194,13 +194,14 @@ def test_the_bound_address_is_a_name_of_the_server(make_context):
                                   ("GET", "/api/departments", {"Host": "10.1.2.4:8080"}))] == [200, 421]
 
 
-def test_a_request_without_a_host_header_is_refused(make_context):
-    async def raw() -> bytes:
-        server = TestServer(build_api(make_context()))
+def raw_request(context, data: bytes) -> bytes:
+    """Bytes sent as they are (no client fills in a Host header or fixes a line); the answer's bytes."""
+    async def run() -> bytes:
+        server = TestServer(build_api(context))
         await server.start_server()
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            writer.write(b"GET /api/departments HTTP/1.0\r\n\r\n")
+            writer.write(data)
             await writer.drain()
             answer = await reader.read()
             writer.close()
@@ -208,7 +209,11 @@ def test_a_request_without_a_host_header_is_refused(make_context):
         finally:
             await server.close()
 
-    answer = asyncio.run(raw())
+    return asyncio.run(run())
+
+
+def test_a_request_without_a_host_header_is_refused(make_context):
+    answer = raw_request(make_context(), b"GET /api/departments HTTP/1.0\r\n\r\n")
     assert b" 400 " in answer.split(b"\r\n", 1)[0] and b"Host header" in answer
 
 
@@ -235,6 +240,18 @@ def test_every_answer_carries_the_security_headers_and_no_server_version(make_co
         assert headers["Server"] == "catalog-tracker", headers["Server"]
     assert answers[0][1]["Cache-Control"] == "no-store"  # an authenticated answer is not kept by a cache
     assert answers[1][1]["Cache-Control"] == "no-cache"  # the page: revalidated, so a newer tracker's page shows
+
+
+def test_a_malformed_request_names_no_version_and_logs_one_line(make_context, caplog):
+    with caplog.at_level("DEBUG", logger="aiohttp.server"):
+        too_long = b"X-Long: " + b"a" * 9000
+        answer = raw_request(make_context(), b"GET / HTTP/1.1\r\nHost: localhost\r\n" + too_long + b"\r\n\r\n")
+    head = answer.split(b"\r\n\r\n", 1)[0].decode()
+    assert " 400 " in head.splitlines()[0]
+    assert "Server: catalog-tracker" in head and "aiohttp" not in head and "Python" not in head
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [r.levelname for r in records] == ["WARNING"] and records[0].exc_info is None
+    assert "LineTooLong" in records[0].getMessage()
 
 
 def test_the_dashboard_page_has_no_inline_script_or_style():
