@@ -45,23 +45,16 @@ def start_demo_worker(pipeline: Pipeline, **env: str) -> WorkerProcess:
     from streams.publisher import EventPublisher
 
     worker = pipeline.start_worker(**env)
-    headers = bearer(env["TRACKER_READ_TOKEN"]) if env.get("TRACKER_READ_TOKEN") else {}
-
-    def health() -> dict | None:
-        worker.check_alive()
-        try:
-            status, _, body = request("GET", worker.base_url + "/api/health", headers)
-        except OSError:
-            return None
-        return body if status == 200 else None
-
-    wait_until(health, 60, interval=0.1, what="the worker's /api/health")
+    worker.wait_healthy(60)  # it sends the read token of its environment
     settings = Settings.from_env({})
     feed = demo_feed_for(settings, pipeline.clock.now.astimezone(SHANGHAI).date())
 
     def applied(count: int) -> None:
-        wait_until(lambda: (health() or {}).get("worker", {}).get("ingest", {}).get("messages", 0) >= count,
-                   30, interval=0.05, what=f"{count} demo messages applied")
+        def messages() -> int:
+            worker.check_alive()
+            return (worker.health() or {}).get("worker", {}).get("ingest", {}).get("messages", 0)
+
+        wait_until(lambda: messages() >= count, 30, interval=0.05, what=f"{count} demo messages applied")
 
     with EventPublisher(pipeline.bootstrap_servers, topic_prefix=pipeline.prefix) as publisher:
         sent = publish_feed(publisher, feed, applied)

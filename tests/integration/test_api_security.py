@@ -18,8 +18,9 @@ from api.security import CONTENT_SECURITY_POLICY
 from config.bootstrap import build_api_context, build_models
 from config.settings import Settings
 from models.clock import SHANGHAI, ManualClock
-from models.events import REGULATION_CHANGED, build_cloudevent, event_from_attributes
-from models.service import Accepted
+from models.events import REGULATION_CHANGED
+from models.validation import build_cloudevent, event_from_attributes
+from tests.fakes import accepted_at
 
 NOW = datetime(2026, 3, 17, 10, 0, tzinfo=SHANGHAI)
 API_TOKEN = "api-token-0123456789abcdef"
@@ -44,8 +45,7 @@ def _contexts(database_url: str):
             event = build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", {
                 "regulation_id": "r1", "title": "《数据条例》修订", "change_kind": "amended",
                 "changed_on": "2026-03-02", "affected_departments": ["jyj"]}, id="R1", time=NOW)
-            parts.tracker.apply_batch([Accepted(topic="catalog.regulation-changes", partition=0, offset=0,
-                                                event=event_from_attributes(event))])
+            parts.tracker.apply_batch([accepted_at("catalog.regulation-changes", 0, 0, event_from_attributes(event))])
             holder["parts"] = parts
         parts = holder["parts"]
         return build_api_context(settings, clock=parts.tracker.clock, parts=parts,
