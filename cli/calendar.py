@@ -8,7 +8,7 @@
 - ``calendar import --year 2027 notice.txt [--output FILE] [--dry-run]``: the notice's
   text to ``2027.yaml`` (``cli/calendar_import.py``).
 - ``calendar reload [--url http://127.0.0.1:8080]``: asks the running tracker to re-read the
-  notices (``cli/_calendar_reload.py``, with ``TRACKER_API_TOKEN`` from the environment).
+  notices (``cli/calendar_reload.py``, with ``TRACKER_API_TOKEN`` from the environment).
 
 Bad input exits with status 2 and one line naming the row and the problem. The
 module imports only argparse at import time: ``calendars`` is imported when a
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_import_command(commands)
 
-    from cli._calendar_reload import add_reload_command  # calendar reload: POST /api/calendar/reload
+    from cli.calendar_reload import add_reload_command  # calendar reload: POST /api/calendar/reload
 
     add_reload_command(commands)
 

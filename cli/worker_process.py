@@ -78,20 +78,20 @@ class WorkerProcess:
 
     @property
     def base_url(self) -> str:
-        from cli._api_client import url_host
+        from cli.api_client import url_host
 
         return f"http://{url_host(self.host)}:{self.port}"
 
     # ------------------------------------------------------------ asking it (with the tokens of its environment)
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, Any]:
-        from cli._api_client import bearer
+        from cli.api_client import bearer
 
         token = self.env.get("TRACKER_READ_TOKEN") or self.env.get("TRACKER_API_TOKEN", "")
         return http_json("GET", self.base_url + path, timeout, bearer(token))
 
     def post(self, path: str, timeout: float = 10.0) -> tuple[int, Any]:
-        from cli._api_client import bearer
+        from cli.api_client import bearer
 
         return http_json("POST", self.base_url + path, timeout, bearer(self.env.get("TRACKER_API_TOKEN", "")))
 

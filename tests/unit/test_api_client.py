@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli._api_client import base_url, read_headers, write_headers
+from cli.api_client import base_url, read_headers, write_headers
 from config.settings import Settings
 
 READ, WRITE = "read-token-0123456789", "api-token-0123456789"

@@ -36,7 +36,7 @@ def _years(years: list[int]) -> str:
 
 
 def run_reload(args: argparse.Namespace) -> int:
-    from cli._api_client import ApiUnreachable, base_url, call, write_headers
+    from cli.api_client import ApiUnreachable, base_url, call, write_headers
     from config.settings import Settings
 
     settings = Settings.from_env()

@@ -1,6 +1,6 @@
 """How the CLI talks to a running tracker's HTTP API: its base URL and the tokens from the environment.
 
-Not a sub-command (the leading underscore keeps ``cli.main`` from registering it). Used by
+Not a sub-command (no ``register``: ``cli.main`` does not list it). Used by
 ``calendar reload`` and by ``cli.worker_process`` (``up``, ``replay`` and the e2e tests poll
 ``/api/health`` through it), so that they work when the tracker has ``TRACKER_READ_TOKEN`` set.
 """
