@@ -16,6 +16,7 @@ from api import params
 from api.context import context_of
 from api.jsonio import json_response
 from api.routes import OBLIGATION_STATUSES as STATUSES, VIOLATION_RULES as RULES
+from models.delivery import DELIVERY_STATUSES
 
 TIME_NOTE = "Every timestamp is RFC 3339 with offset +08:00 (Asia/Shanghai); dates are ISO 8601."
 AUTH_NOTE = ("Writes (POST) need `Authorization: Bearer <TRACKER_API_TOKEN>`; without a token configured on the "
@@ -146,6 +147,21 @@ SCHEMAS = {
     "OpenApi": _object({"openapi": STRING, "info": OBJECT, "paths": OBJECT}),
     "AsyncApi": _object({"asyncapi": STRING, "info": OBJECT, "channels": OBJECT, "operations": OBJECT,
                          "components": OBJECT}),
+    # delivery to people (issue 14)
+    "Delivery": _object({
+        "id": INTEGER, "notification_id": STRING, "channel": STRING, "recipient": STRING, "recipient_label": STRING,
+        "department": STRING, "obligation_id": _nullable(STRING), "kind": STRING, "level": STRING,
+        "status": {"type": "string", "enum": list(DELIVERY_STATUSES)}, "attempts": INTEGER,
+        "reason": _nullable(STRING), "created_at": INSTANT, "updated_at": INSTANT, "sent_at": _nullable(INSTANT),
+        "not_before": INSTANT}),
+    "DeliveryPage": _page_of("deliveries", "Delivery"),
+    "DeliveryOverview": _object({
+        "channels": STRINGS,
+        "missing_contacts": {"type": "array", "items": _object({
+            "department": STRING, "department_name": _nullable(STRING), "lacks": STRINGS})},
+        "counts": COUNTS,
+        "wording": {"type": "object", "description": "the dashboard's labels: table -> key -> [zh, en]",
+                    "additionalProperties": {"type": "object", "additionalProperties": STRINGS}}}),
 }
 
 
@@ -192,6 +208,7 @@ def _responses(ok: dict, *statuses: int, read: bool = True) -> dict:
 
 
 READ_SECURITY = [{}, {"readToken": []}, {"apiToken": []}]  # open unless the server sets TRACKER_READ_TOKEN
+FEED_SECURITY = [*READ_SECURITY, {"feedToken": []}]  # a calendar app sends the read token as ?token=
 
 
 def _get(summary: str, responses: dict, parameters: list | None = None, operation_id: str = "") -> dict:
@@ -262,6 +279,26 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
             "/api/asyncapi.json": _get("the AsyncAPI 3.0 document of every topic, with a JSON Schema (draft 2020-12) "
                                        "of each event type's data", _responses(_json("AsyncAPI 3.0", "AsyncApi")),
                                        operation_id="asyncapi"),
+            # delivery to people (issue 14)
+            "/api/departments/{code}/deadlines.ics": {"get": {
+                "summary": "the department's open deadlines as an iCalendar feed (RFC 5545): one all-day event "
+                           "per obligation on its due date, alarms at the reminder stages, UID = obligation id",
+                "operationId": "deadlinesIcs", "security": FEED_SECURITY,
+                "parameters": [_path("code", "department code", department)],  # ?token=: the feedToken scheme
+                "responses": _responses({"description": "the feed",
+                                         "content": {"text/calendar": {"schema": {"type": "string"}}}}, 404)}},
+            "/api/delivery": _get("delivery: channels configured, departments without contacts, log counts by status",
+                                  _responses(_json("the overview", "DeliveryOverview")),
+                                  operation_id="deliveryOverview"),
+            "/api/deliveries": _get("the delivery log: one row per (notification, channel, recipient), newest first",
+                                    _responses(_json("a page of deliveries", "DeliveryPage")), [
+                _query("obligation_id", "obligation id", {"type": "string", "minLength": 1,
+                                                          "maxLength": params.MAX_ID}),
+                _query("notification_id", "rm-… or vi-…", {"type": "string", "minLength": 1,
+                                                           "maxLength": params.MAX_ID}),
+                _query("department", "department code (see /api/departments)", department),
+                _query("status", "the delivery's status", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
+                *PAGE], "listDeliveries"),
         },
         "components": {
             "schemas": SCHEMAS,
@@ -270,6 +307,9 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                              "description": "TRACKER_API_TOKEN: writes (and reads)"},
                 "readToken": {"type": "http", "scheme": "bearer",
                               "description": "TRACKER_READ_TOKEN: reads, when the server sets it"},
+                "feedToken": {"type": "apiKey", "in": "query", "name": "token",
+                              "description": "TRACKER_READ_TOKEN in the URL of a calendar feed (….ics), for "
+                                             "calendar apps that cannot send a header; Authorization wins"},
             },
         },
     }

@@ -96,6 +96,15 @@ def integer(request: web.Request, name: str, default: int, minimum: int, maximum
     return default if value is None else _number(value, f"query parameter {name}", name, minimum, maximum)
 
 
+PAGE_PARAMETERS = ("limit", "offset")
+
+
+def page(request: web.Request) -> dict:
+    """``limit`` (1..MAX_LIMIT, default 100) and ``offset`` (0..MAX_OFFSET, default 0) of a list route."""
+    return {"limit": integer(request, "limit", 100, minimum=1, maximum=MAX_LIMIT),
+            "offset": integer(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)}
+
+
 def path_int(request: web.Request, name: str, minimum: int, maximum: int) -> int:
     return _number(request.match_info[name], name, name, minimum, maximum)
 

@@ -19,7 +19,7 @@ from models.policy import CONTENT_RULES, OVERDUE
 from models.sql import queries
 
 VIOLATION_RULES = (OVERDUE, *CONTENT_RULES)
-PAGE_PARAMETERS = ("limit", "offset")
+PAGE_PARAMETERS = params.PAGE_PARAMETERS
 
 
 def setup(app: web.Application) -> None:
@@ -56,11 +56,6 @@ def _department_param(request: web.Request, name: str = "department") -> str | N
     return code
 
 
-def _page(request: web.Request) -> dict:
-    return {"limit": params.integer(request, "limit", 100, minimum=1, maximum=params.MAX_LIMIT),
-            "offset": params.integer(request, "offset", 0, minimum=0, maximum=params.MAX_OFFSET)}
-
-
 async def list_obligations(request: web.Request) -> web.Response:
     params.only(request, "department", "status", "due_from", "due_to", *PAGE_PARAMETERS)
     department = _department_param(request)
@@ -69,7 +64,7 @@ async def list_obligations(request: web.Request) -> web.Response:
     due_to = params.iso_date(request, "due_to")
     if due_from and due_to and due_from > due_to:
         raise ApiError(400, f"due_from ({due_from}) is after due_to ({due_to})", parameter="due_from")
-    page = _page(request)
+    page = params.page(request)
     context = context_of(request)
     result = await context.read(queries.list_obligations, department=department, status=status, due_from=due_from,
                                 due_to=due_to, now=context.clock.now(), calendar=context.calendar,
@@ -108,7 +103,7 @@ async def list_violations(request: web.Request) -> web.Response:
     params.only(request, "department", "rule", *PAGE_PARAMETERS)
     department = _department_param(request)
     rule = params.choice(request, "rule", VIOLATION_RULES)
-    page = _page(request)
+    page = params.page(request)
     context = context_of(request)
     result = await context.read(queries.list_violations, department=department, rule=rule,
                                 registry=context.registry, **page)
@@ -117,7 +112,7 @@ async def list_violations(request: web.Request) -> web.Response:
 
 async def list_unassessed(request: web.Request) -> web.Response:
     params.only(request, *PAGE_PARAMETERS)
-    page = _page(request)
+    page = params.page(request)
     return json_response(await context_of(request).read(queries.list_unassessed, **page))
 
 

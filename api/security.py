@@ -6,6 +6,8 @@
   with no token configured they are refused (403) with how to enable them.
 - With ``TRACKER_READ_TOKEN`` set, every ``/api/`` read needs that token (or the API token). The
   dashboard's files hold no data and stay readable; the page asks for the token and sends it.
+  A calendar feed (``….ics``) also takes it as ``?token=``: calendar apps subscribe by URL and send
+  no header.
 - Every answer carries a Content-Security-Policy of the page's own origin, nosniff, DENY framing,
   no referrer, and a ``Server`` header without versions.
 
@@ -114,9 +116,18 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
+FEED_SUFFIX = ".ics"
+FEED_TOKEN_PARAMETER = "token"
+
+
 def bearer_token(request: web.Request) -> str | None:
+    """The ``Authorization: Bearer`` token; for a calendar feed's GET, else its ``?token=``."""
     match = _BEARER.fullmatch(request.headers.get(hdrs.AUTHORIZATION, ""))
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    if request.method in ("GET", "HEAD") and request.path.endswith(FEED_SUFFIX):
+        return request.query.get(FEED_TOKEN_PARAMETER) or None
+    return None
 
 
 def _unauthorized(message: str, invalid: bool) -> ApiError:
@@ -141,7 +152,7 @@ async def check_credentials(request: web.Request, handler):
     """Bearer tokens: the API token for writes, the read token (when set) for every /api/ read."""
     security = context_of(request).security
     token = bearer_token(request)
-    given = request.headers.get(hdrs.AUTHORIZATION) is not None
+    given = request.headers.get(hdrs.AUTHORIZATION) is not None or token is not None
     routed = request.match_info.http_exception is None
     if request.method in SAFE_METHODS or not routed:
         if request.path.startswith("/api/") and not security.may_read(token):

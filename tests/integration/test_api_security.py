@@ -150,6 +150,17 @@ def test_with_a_read_token_every_api_read_needs_it(make_context):
         assert [status for status, _, _ in answers] == [200] * len(READ_PATHS), token
 
 
+def test_a_calendar_feed_takes_the_read_token_in_its_url(make_context):
+    """Calendar apps subscribe by URL and send no header: a feed (….ics) takes ?token=; nothing else does."""
+    context = make_context(read_token=READ_TOKEN)
+    feed = "/api/departments/jyj/deadlines.ics"
+    statuses = [s for s, _, _ in send(context, ("GET", f"{feed}?token={READ_TOKEN}"), ("GET", feed),
+                                      ("GET", f"{feed}?token=not-the-token-0123456789"),
+                                      ("GET", f"/api/obligations?token={READ_TOKEN}"),
+                                      ("GET", f"{feed}?token=wrong", bearer(READ_TOKEN)))]
+    assert statuses == [200, 401, 401, 401, 200]
+
+
 def test_with_a_read_token_the_dashboard_files_load_and_ask_for_it(make_context):
     context = make_context(read_token=READ_TOKEN)
     page, script, style = send(context, ("GET", "/"), ("GET", "/dashboard/static/app.js"),
@@ -296,6 +307,12 @@ def test_the_dashboard_page_has_no_inline_script_or_style():
     ("/api/evaluation/%D9%A2%D9%A0%D9%A2%D9%A6", "year"),
     ("/api/health?verbose=1", "verbose"),
     ("/api/departments?x=1", "x"),
+    ("/api/deliveries?offset=99999999999999999999999", "offset"),
+    ("/api/deliveries?status=lost", "status"),
+    ("/api/deliveries?obligation_id=%00", "obligation_id"),
+    ("/api/delivery?x=1", "x"),
+    ("/api/departments/jyj/deadlines.ics?x=1", "x"),
+    ("/api/departments/j%00yj/deadlines.ics", "code"),
 ])
 def test_bad_parameters_are_400_naming_the_parameter(make_db_context, path, parameter):
     status, _, body = one(make_db_context(), "GET", path)
@@ -346,13 +363,15 @@ def test_the_description_documents_every_status_and_the_tokens(make_context):
     context = make_context()
     status, _, spec = one(context, "GET", "/api/openapi.json")
     assert status == 200
-    assert set(spec["components"]["securitySchemes"]) == {"apiToken", "readToken"}
+    assert set(spec["components"]["securitySchemes"]) == {"apiToken", "readToken", "feedToken"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]
             assert {"200", "400", "401", "421"} <= set(responses), (path, method)
-            for code, response in responses.items():
-                assert "$ref" in response["content"]["application/json"]["schema"] or code == "200", (path, code)
+            # every error answer is the JSON Error (a degraded health check answers 503 with its Health body)
+            errors = [c for c in responses if c != "200" and (path, c) != ("/api/health", "503")]
+            for code in errors:
+                assert responses[code]["content"]["application/json"]["schema"]["$ref"].endswith("/Error"), code
             if "{" in path:
                 assert "404" in responses or path == "/api/evaluation/{year}", path
             if method == "post":
@@ -390,13 +409,18 @@ def test_the_answers_match_their_schemas(make_db_context):
     obligation_id = one(context, "GET", "/api/obligations")[2]["obligations"][0]["id"]
     paths = {"/api/obligations/{id}": f"/api/obligations/{obligation_id}",
              "/api/departments/{code}/summary": "/api/departments/jyj/summary",
-             "/api/evaluation/{year}": "/api/evaluation/2026"}
+             "/api/evaluation/{year}": "/api/evaluation/2026",
+             "/api/departments/{code}/deadlines.ics": "/api/departments/jyj/deadlines.ics"}
     for template, item in spec["paths"].items():
         for method, operation in item.items():
-            status, _, body = one(context, method.upper(), paths.get(template, template),
-                                  bearer(API_TOKEN) if method == "post" else None)
+            status, headers, body = one(context, method.upper(), paths.get(template, template),
+                                        bearer(API_TOKEN) if method == "post" else None)
             assert status == 200, (template, body)
-            schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            content = operation["responses"]["200"]["content"]
+            if "application/json" not in content:  # the calendar feed (parsed in test_ics_feed)
+                assert headers["Content-Type"].split(";")[0] in content and body.startswith("BEGIN:VCALENDAR")
+                continue
+            schema = content["application/json"]["schema"]
             validator = jsonschema_rs.Draft4Validator(_json_schema({**schema, "components": spec["components"]}))
             errors = [str(e) for e in validator.iter_errors(body)]
             assert not errors, (template, errors[:3])

@@ -374,8 +374,9 @@
     return ["/api/delivery", "/api/deliveries?obligation_id=" + encodeURIComponent(id) + "&limit=500"];
   }
   function icsLink(code) {
-    var href = "/api/departments/" + encodeURIComponent(code) + "/deadlines.ics";
-    return ' <a class="ics" id="ics-link" href="' + href + '">' + esc(dw("labels", "ics") === "ics" ? "iCal" : dw("labels", "ics")) + "</a>";
+    var href = "/api/departments/" + encodeURIComponent(code) + "/deadlines.ics", token = storedToken();
+    if (token) href += "?token=" + encodeURIComponent(token);  /* calendar apps subscribe by URL: no header */
+    return ' <a class="ics" id="ics-link" href="' + esc(href) + '">' + esc(dw("labels", "ics") === "ics" ? "iCal" : dw("labels", "ics")) + "</a>";
   }
   function deliveryTable(items, id) {
     if (!items.length) return '<p class="muted">' + esc(dw("labels", "none")) + "</p>";
