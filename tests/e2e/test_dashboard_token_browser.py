@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from tests.e2e.demo_worker import READ_TOKEN, start_demo_worker
+from tests.e2e.demo_worker import READ_TOKEN, request, start_demo_worker
 from tests.e2e.harness import Pipeline
 from tests.e2e.test_dashboard_browser import CHROMEDRIVER, chromium, wait_for  # noqa: F401 - chromium: a fixture
 
@@ -81,6 +81,9 @@ def test_the_dashboard_asks_for_the_read_token_once_and_keeps_it_for_the_session
                         ("#/evaluation/2026", "evaluation"), ("#/department/jyj", "department")):
         driver.get(base + "/" + route)
         wait_for(driver, lambda d, name=name: view(d) == name, what=f"the {name} view")
+    ics = driver.execute_script("return document.getElementById('ics-link').href;")
+    assert ics.endswith(f"/api/departments/jyj/deadlines.ics?token={READ_TOKEN}")  # a URL a calendar app can subscribe to
+    assert request("GET", ics)[0] == 200
     obligation = driver.execute_script("return document.querySelector('main a[href^=\"#/obligation/\"]')"
                                        ".getAttribute('href');")
     driver.get(base + "/" + obligation)
