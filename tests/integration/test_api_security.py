@@ -77,10 +77,10 @@ def send(context, *requests: tuple) -> list[tuple[int, dict, object]]:
                 response = await client.request(method, path, headers=rest[0] if rest else None)
                 if response.content_type == "application/json":
                     body = await response.json()
-                elif response.content_type.startswith("text/"):
-                    body = await response.text()
-                else:
+                elif "spreadsheetml" in response.content_type:  # the evaluation workbook
                     body = await response.read()
+                else:
+                    body = await response.text()
                 answers.append((response.status, dict(response.headers), body))
         return answers
 
