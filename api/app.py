@@ -1,7 +1,9 @@
-"""The aiohttp application: JSON API for dashboards (and, later, the dashboard page).
+"""The aiohttp application: the JSON API and the dashboard page.
 
 Routes live in modules listed in ``ROUTE_MODULES``; each has ``setup(app)``.
-A new page or group of routes is a new module added to that list.
+A new page or group of routes is a new module added to that list. Every
+request passes the Host check and the credentials check (``api.security``);
+every answer carries its security headers; every error is JSON.
 """
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import importlib
 import logging
 from typing import Iterable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from api.context import CONTEXT, ApiContext
 from api.jsonio import ApiError, json_response
+from api.security import PROTOCOL_LOG, add_security_headers, check_credentials, check_host, hide_server_version
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +26,19 @@ ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.openapi", "a
 
 @web.middleware
 async def json_errors(request: web.Request, handler):
-    """Every error as JSON: ours (ApiError), aiohttp's (404, 405) and unexpected ones (500)."""
+    """Every error as JSON: ours (ApiError), aiohttp's (404, 405 with Allow, 413 …) and unexpected ones (500)."""
     try:
         return await handler(request)
     except ApiError:
         raise
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = sorted(exc.allowed_methods)
+        response = json_response({"error": f"{request.method} is not allowed on this path; allowed: "
+                                           f"{', '.join(allowed)}", "status": 405, "allowed": allowed}, status=405)
+        response.headers[hdrs.ALLOW] = ", ".join(allowed)
+        return response
     except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json" or not request.path.startswith("/api/"):
+        if exc.status < 400 or exc.content_type == "application/json":
             raise
         return json_response({"error": exc.reason, "status": exc.status}, status=exc.status)
     except Exception:  # noqa: BLE001 - a bug must answer JSON 500, not an HTML page
@@ -38,8 +47,11 @@ async def json_errors(request: web.Request, handler):
 
 
 def build_api(context: ApiContext, route_modules: Iterable[str] = ROUTE_MODULES) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    hide_server_version()
+    app = web.Application(middlewares=[json_errors, check_host, check_credentials],
+                          handler_args={"logger": PROTOCOL_LOG})
     app[CONTEXT] = context
+    app.on_response_prepare.append(add_security_headers)
     for name in route_modules:
         importlib.import_module(name).setup(app)
     return app

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from api import params
 from api.jsonio import json_response
 from streams import asyncapi
 
@@ -22,6 +23,7 @@ def _document() -> dict[str, Any]:
 
 
 async def asyncapi_json(request: web.Request) -> web.Response:
+    params.only(request)
     return json_response(_document())
 
 

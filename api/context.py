@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from aiohttp import web
@@ -24,6 +24,7 @@ class ApiContext:
     worker_status: Callable[[], dict] | None = None  # the worker's counters, when the API runs inside it
     public_url: str | None = None  # the dashboard's address as people reach it (links in the .ics feed)
     delivery: dict | None = None  # channels configured and departments without contacts (GET /api/delivery)
+    security: Any = field(default_factory=lambda: _default_security())  # api.security.ApiSecurity
 
     async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking ``models.sql.queries`` function with a fresh session, off the event loop."""
@@ -33,6 +34,12 @@ class ApiContext:
                 return query(session, *args, **kwargs)
 
         return await asyncio.to_thread(run)
+
+
+def _default_security():
+    from api.security import ApiSecurity
+
+    return ApiSecurity()
 
 
 CONTEXT = web.AppKey("catalog_tracker_context", ApiContext)

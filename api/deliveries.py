@@ -22,6 +22,7 @@ def setup(app: web.Application) -> None:
 
 
 async def delivery_overview(request: web.Request) -> web.Response:
+    params.only(request)
     context = context_of(request)
     overview = getattr(context, "delivery", None) or {"channels": [], "missing_contacts": []}
     counts = await context.read(deliveries.delivery_counts)
@@ -36,13 +37,12 @@ async def delivery_overview(request: web.Request) -> web.Response:
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
+    params.only(request, "obligation_id", "notification_id", "department", "status", *params.PAGE_PARAMETERS)
     context = context_of(request)
     department = params.text(request, "department")
     if department is not None and department not in context.registry:
         raise ApiError(400, f"unknown department {department!r} (see GET /api/departments)", parameter="department")
-    filters = {"obligation_id": params.text(request, "obligation_id"),
-               "notification_id": params.text(request, "notification_id"),
+    filters = {"obligation_id": params.text(request, "obligation_id", params.MAX_ID),
+               "notification_id": params.text(request, "notification_id", params.MAX_ID),
                "status": params.choice(request, "status", DELIVERY_STATUSES), "department": department}
-    page = {"limit": params.integer(request, "limit", 100, minimum=1, maximum=params.MAX_LIMIT),
-            "offset": params.integer(request, "offset", 0, minimum=0)}
-    return json_response(await context.read(deliveries.list_deliveries, **filters, **page))
+    return json_response(await context.read(deliveries.list_deliveries, **filters, **params.page(request)))

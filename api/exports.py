@@ -22,7 +22,8 @@ def setup(app: web.Application) -> None:
 
 
 async def evaluation_xlsx(request: web.Request) -> web.Response:
-    year = params.path_int(request, "year", 2000, 2100)
+    params.only(request)
+    year = params.path_int(request, "year", *params.YEARS)
     context = context_of(request)
     now = context.clock.now()
 

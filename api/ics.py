@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from aiohttp import web
 from icalendar import Alarm, Calendar, Event
 
+from api import params
 from api.context import context_of
 from api.jsonio import ApiError
 from models import wording
@@ -32,7 +33,8 @@ def setup(app: web.Application) -> None:
 
 
 async def deadlines_ics(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    params.only(request, "token")  # token: the read token, for calendar apps that cannot send a header
+    code = params.path_text(request, "code", params.MAX_TEXT)
     context = context_of(request)
     if code not in context.registry:
         raise ApiError(404, f"unknown department {code!r} (see GET /api/departments)", code=code)

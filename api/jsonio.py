@@ -12,10 +12,10 @@ from models.cloudevents import jsonable
 class ApiError(web.HTTPException):
     """An error answered as JSON with its status, e.g. 400 for a bad query parameter."""
 
-    def __init__(self, status: int, message: str, **details: Any):
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, **details: Any):
         self.status_code = status
         super().__init__(text=dumps({"error": message, "status": status, **details}),
-                         content_type="application/json")
+                         content_type="application/json", headers=headers)
 
 
 def dumps(value: Any) -> str:

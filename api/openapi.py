@@ -1,125 +1,323 @@
-"""``GET /api/openapi.json``: an OpenAPI 3 description of the JSON routes.
+"""``GET /api/openapi.json``: an OpenAPI 3 description of what the JSON routes really do.
 
-Kept beside the routes as data; a test checks that every route registered
-under /api/ is described here and every described path is served.
+Kept beside the routes as data. Every answer has its schema (checked against the
+running worker by schemathesis, ``tests/e2e/test_api_schema.py``); every status a
+route can answer is listed; the parameters' bounds are those ``api.params``
+enforces; the department codes are the registry's. A test checks that every route
+registered under /api/ is described here and every described path is served.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 from aiohttp import web
 
+from api import params
+from api.context import context_of
 from api.jsonio import json_response
+from api.routes import OBLIGATION_STATUSES as STATUSES, VIOLATION_RULES as RULES
+from models.delivery import DELIVERY_STATUSES
 
 TIME_NOTE = "Every timestamp is RFC 3339 with offset +08:00 (Asia/Shanghai); dates are ISO 8601."
+AUTH_NOTE = ("Writes (POST) need `Authorization: Bearer <TRACKER_API_TOKEN>`; without a token configured on the "
+             "server they are refused (403). When the server has TRACKER_READ_TOKEN set, every /api/ read needs "
+             "`Authorization: Bearer <TRACKER_READ_TOKEN>` (the API token reads too). The Host header must name the "
+             "server (loopback names, its bound address, TRACKER_ALLOWED_HOSTS), otherwise 421. A method a path "
+             "does not allow is 405 with an Allow header. Every error is JSON: {\"error\": reason, \"status\": code}.")
 
+
+# ---------------------------------------------------------------- schema helpers
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+DATE = {"type": "string", "format": "date"}
+INSTANT = {"type": "string", "format": "date-time"}
+STRINGS = {"type": "array", "items": STRING}
+INTEGERS = {"type": "array", "items": INTEGER}
+OBJECT = {"type": "object"}  # free-form JSON (an event's data, a history detail)
+COUNTS = {"type": "object", "additionalProperties": INTEGER}
+
+
+def _object(properties: dict, optional: Iterable[str] = ()) -> dict:
+    return {"type": "object", "required": [name for name in properties if name not in set(optional)],
+            "properties": properties}
+
+
+def _page_of(key: str, item: str) -> dict:
+    return _object({key: {"type": "array", "items": _ref(item)}, "total": INTEGER, "limit": INTEGER,
+                    "offset": INTEGER})
+
+
+OBLIGATION = {
+    "id": STRING, "kind": STRING, "department": STRING, "article": STRING,
+    "status": {"type": "string", "enum": list(STATUSES)}, "on_time": _nullable(BOOLEAN),
+    "start_day": DATE, "working_days": INTEGER, "due_date": DATE, "due_end": INSTANT, "provisional": BOOLEAN,
+    "trigger_event_id": STRING, "trigger_source": STRING, "trigger_type": STRING, "trigger_summary": STRING,
+    "subject_ref": _nullable(STRING), "policy_id": STRING, "policy_version": STRING,
+    "overdue_citations": STRINGS, "reminder_stages": INTEGERS, "stages_sent": INTEGERS,
+    "next_reminder_at": _nullable(INSTANT), "opened_at": INSTANT, "completed_at": _nullable(INSTANT),
+    "completed_by_event_id": _nullable(STRING), "working_days_taken": _nullable(INTEGER),
+    "department_name": STRING,
+    "working_days_left": {**_nullable(INTEGER),
+                          "description": "working days left to the due date (0 on it, negative after); "
+                                         "null once completed or cancelled"},
+}
+VIOLATION = {
+    "id": STRING, "violation_id": STRING, "rule": {"type": "string", "enum": list(RULES)}, "article": STRING,
+    "articles": STRINGS, "department": STRING, "obligation_id": _nullable(STRING), "trigger_event_id": STRING,
+    "due_date": _nullable(DATE), "detected_at": INSTANT, "event_day": DATE, "policy_id": STRING,
+    "explanation": {"type": "string", "description": "the finding in Chinese, with the articles' words"},
+    "detail": OBJECT, "department_name": STRING,
+}
+EXPLANATION = _object({
+    "start_day": DATE, "working_days": INTEGER, "due_date": DATE, "end": INSTANT, "provisional": BOOLEAN,
+    "provisional_years": INTEGERS, "jurisdiction": _nullable(STRING), "citation_zh": STRING, "citation_en": STRING,
+    "counted": {"type": "array", "items": _object({"date": DATE, "note_zh": STRING, "note_en": STRING,
+                                                   "source": STRING})},
+    "skipped": {"type": "array", "items": _object({"date": DATE, "reason_zh": STRING, "reason_en": STRING,
+                                                   "source": STRING})},
+    "text_zh": STRING, "text_en": _nullable(STRING),
+})
+REMINDER = {"stage": INTEGER, "working_days_left": INTEGER, "sent_at": INSTANT, "due_date": DATE}
+EVALUATION_ROW = _object({
+    "department": STRING, "name": STRING, "obligations": INTEGER, "on_time": INTEGER, "late": INTEGER,
+    "open": INTEGER, "overdue": INTEGER, "on_time_rate": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+    "violations": INTEGER, "violations_by_rule": COUNTS, "violations_by_article": COUNTS,
+    "average_working_days_taken": _nullable({"type": "number"}),
+})
+SUMMARY_FIGURES = {"open": INTEGER, "due_soon": INTEGER, "overdue": INTEGER, "completed_on_time": INTEGER,
+                   "completed_late": INTEGER}
+
+SCHEMAS = {
+    "Error": _object({"error": {"type": "string", "description": "what is wrong, for a person"},
+                      "status": INTEGER, "parameter": {"type": "string", "description": "the parameter at fault"},
+                      "allowed": {**STRINGS, "description": "the methods the path allows (405)"}},
+                     optional=("parameter", "allowed")),
+    "Department": _object({"code": STRING, "name": STRING, "kind": STRING, "kind_zh": STRING}),
+    "Obligation": _object(OBLIGATION),
+    "ObligationDetail": {"allOf": [_ref("Obligation"), _object({
+        "explanation": {"oneOf": [_ref("Explanation"), _object({"error": STRING})],
+                        "description": "the deadline's computation: days counted and skipped"},
+        "history": {"type": "array", "items": _object({"at": INSTANT, "event": STRING,
+                                                        "event_id": _nullable(STRING), "detail": OBJECT,
+                                                        "detail_zh": STRING})},
+        "reminders": {"type": "array", "items": _object({"id": STRING, **REMINDER})},
+        "violations": {"type": "array", "items": _ref("Violation")},
+    })]},
+    "Explanation": EXPLANATION,
+    "Violation": _object(VIOLATION),
+    "Unassessed": _object({"source": STRING, "event_id": STRING, "type": STRING, "start_day": DATE,
+                           "departments": STRINGS, "reason": STRING, "recorded_at": INSTANT, "event": OBJECT}),
+    "ObligationPage": _page_of("obligations", "Obligation"),
+    "ViolationPage": _page_of("violations", "Violation"),
+    "UnassessedPage": _page_of("unassessed", "Unassessed"),
+    "Summary": _object({
+        "department": _ref("Department"), "code": STRING, "name": STRING, **SUMMARY_FIGURES,
+        "counts": _object(SUMMARY_FIGURES), "violations": INTEGER, "violations_by_rule": COUNTS,
+        "reminders": {"type": "array", "items": _object({"obligation_id": STRING, **REMINDER})},
+        "as_of": INSTANT}),
+    "EvaluationRow": EVALUATION_ROW,
+    "Evaluation": _object({"year": INTEGER, "as_of": INSTANT, "article": STRING,
+                           "departments": {"type": "array", "items": _ref("EvaluationRow")},
+                           "totals": _ref("EvaluationRow")}),
+    "Health": {**_object({"status": {"type": "string", "description": "ok, or degraded with the cause"},
+                          "now": {**INSTANT, "description": "the tracker's clock"},
+                          "database": {"type": "string", "description": "ok, or the error"},
+                          "missing_notice": _nullable({**_object({
+                              "year": INTEGER, "since": DATE, "affects_from": DATE, "affects_to": DATE,
+                              "provisional_open": _nullable(INTEGER), "message_zh": STRING, "message_en": STRING,
+                              "needed_zh": STRING, "needed_en": STRING}),
+                              "description": "next year's holiday notice not loaded (from 1 November), else null"}),
+                          "worker": {"type": "object", "description": "the worker's counters (when the API runs "
+                                                                      "inside a worker)"}},
+                         optional=("worker", "missing_notice"))},
+    "Reload": _object({"reloaded": BOOLEAN,
+                       "rescheduled": {"type": "integer", "minimum": 0,
+                                       "description": "how many open obligations' deadlines moved"},
+                       "years_now_official": INTEGERS, "years_now_provisional": INTEGERS}),
+    "OpenApi": _object({"openapi": STRING, "info": OBJECT, "paths": OBJECT}),
+    "AsyncApi": _object({"asyncapi": STRING, "info": OBJECT, "channels": OBJECT, "operations": OBJECT,
+                         "components": OBJECT}),
+    # delivery to people (issue 14)
+    "Delivery": _object({
+        "id": INTEGER, "notification_id": STRING, "channel": STRING, "recipient": STRING, "recipient_label": STRING,
+        "department": STRING, "obligation_id": _nullable(STRING), "kind": STRING, "level": STRING,
+        "status": {"type": "string", "enum": list(DELIVERY_STATUSES)}, "attempts": INTEGER,
+        "reason": _nullable(STRING), "created_at": INSTANT, "updated_at": INSTANT, "sent_at": _nullable(INSTANT),
+        "not_before": INSTANT}),
+    "DeliveryPage": _page_of("deliveries", "Delivery"),
+    "DeliveryOverview": _object({
+        "channels": STRINGS,
+        "missing_contacts": {"type": "array", "items": _object({
+            "department": STRING, "department_name": _nullable(STRING), "lacks": STRINGS})},
+        "counts": COUNTS,
+        "wording": {"type": "object", "description": "the dashboard's labels: table -> key -> [zh, en]",
+                    "additionalProperties": {"type": "object", "additionalProperties": STRINGS}}}),
+}
+
+
+# ---------------------------------------------------------------- parameters and responses
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string"}}
+            "schema": schema or {"type": "string", "minLength": 1, "maxLength": params.MAX_TEXT}}
 
 
-def _path(name: str, description: str, schema: dict | None = None) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": schema or {"type": "string"}}
+def _path(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
-PAGE = [_query("limit", "at most this many items (1-1000, default 100)", {"type": "integer", "minimum": 1,
-                                                                            "maximum": 1000}),
-        _query("offset", "skip this many items", {"type": "integer", "minimum": 0})]
-ERROR = {"description": "bad parameter or not found: {\"error\": reason, \"status\": code}",
-         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+PAGE = [_query("limit", "at most this many items (default 100)",
+               {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": 100}),
+        _query("offset", "skip this many items", {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET,
+                                                 "default": 0})]
 
 
-def _ok(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+def _json(description: str, schema: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-def spec() -> dict:
+def _error(description: str) -> dict:
+    return _json(description, "Error")
+
+
+def _responses(ok: dict, *statuses: int, read: bool = True) -> dict:
+    """The answer and the errors of one operation: those it names, and those every request can get."""
+    described = {
+        400: _error("a bad parameter (named in `parameter`): unknown, repeated, empty, malformed or out of range"),
+        401: _error("a token is needed and was missing or wrong (WWW-Authenticate: Bearer)"),
+        403: _error("writes are disabled (no TRACKER_API_TOKEN on the server) or the token may only read"),
+        404: _error("no such item"),
+        421: _error("the Host header does not name this server"),
+        422: _error("the calendar files could not be loaded; nothing changed"),
+        503: _error("this process cannot do it (no calendar to reload)"),
+    }
+    answers = {"200": ok}
+    for status in sorted({*statuses, 400, 401, 421} | ({403} if not read else set())):
+        answers[str(status)] = described[status]
+    return answers
+
+
+READ_SECURITY = [{}, {"readToken": []}, {"apiToken": []}]  # open unless the server sets TRACKER_READ_TOKEN
+FEED_SECURITY = [*READ_SECURITY, {"feedToken": []}]  # a calendar app sends the read token as ?token=
+
+
+def _get(summary: str, responses: dict, parameters: list | None = None, operation_id: str = "") -> dict:
+    operation = {"summary": summary, "operationId": operation_id, "parameters": parameters or [],
+                 "responses": responses, "security": READ_SECURITY}
+    return {"get": operation}
+
+
+def spec(department_codes: Iterable[str] = ()) -> dict:
+    codes = list(department_codes)
+    department = {"type": "string", "minLength": 1, "maxLength": params.MAX_TEXT, **({"enum": codes} if codes else {})}
+    health = {"description": "healthy", "content": {"application/json": {"schema": _ref("Health")}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "catalog-tracker API", "version": "1",
                  "description": "政务数据资源目录时限跟踪 — obligations, deadlines, reminders and violations under "
-                                "长沙市雨花区政务数据资源管理暂行办法. " + TIME_NOTE},
+                                "长沙市雨花区政务数据资源管理暂行办法. " + TIME_NOTE + " " + AUTH_NOTE},
         "paths": {
-            "/api/health": {"get": {"summary": "liveness, database and worker state; missing_notice: next year's "
-                                               "holiday notice not loaded (from 1 November), else null",
-                                    "responses": {"200": _ok("healthy"), "503": _ok("database unreachable")}}},
-            "/api/obligations": {"get": {
-                "summary": "obligations, filtered",
-                "parameters": [
-                    _query("department", "department code"),
-                    _query("status", "open, completed or overdue",
-                           {"type": "string", "enum": ["open", "completed", "overdue"]}),
-                    _query("due_from", "due date on or after (YYYY-MM-DD)", {"type": "string", "format": "date"}),
-                    _query("due_to", "due date on or before (YYYY-MM-DD)", {"type": "string", "format": "date"}),
-                    *PAGE],
-                "responses": {"200": _ok("a page of obligations"), "400": ERROR}}},
-            "/api/obligations/{id}": {"get": {
-                "summary": "one obligation with its deadline explanation and history",
-                "parameters": [_path("id", "obligation id")],
-                "responses": {"200": _ok("the obligation"), "404": ERROR}}},
-            "/api/departments": {"get": {"summary": "the department registry (code, name, kind)",
-                                         "responses": {"200": _ok("departments")}}},
-            "/api/departments/{code}/summary": {"get": {
-                "summary": "a department's obligations and violations at a glance",
-                "parameters": [_path("code", "department code")],
-                "responses": {"200": _ok("summary"), "404": ERROR}}},
-            "/api/violations": {"get": {
-                "summary": "violations detected",
-                "parameters": [_query("department", "department code"),
-                               _query("rule", "e.g. overdue, share-scope-narrowed, sensitive-data-opened"), *PAGE],
-                "responses": {"200": _ok("a page of violations"), "400": ERROR}}},
-            "/api/unassessed": {"get": {
-                "summary": "events outside every policy in force (flagged, never judged)",
-                "parameters": PAGE, "responses": {"200": _ok("unassessed events")}}},
-            "/api/evaluation/{year}": {"get": {
-                "summary": "the yearly evaluation of every department (第二十四条)",
-                "parameters": [_path("year", "calendar year", {"type": "integer"})],
-                "responses": {"200": _ok("evaluation"), "400": ERROR}}},
-            "/api/evaluation/{year}.xlsx": {"get": {
-                "summary": "the yearly evaluation as an Excel workbook (figures, violations by article, the counted "
-                           "obligations, a chart of the on-time rate by department)",
-                "parameters": [_path("year", "calendar year", {"type": "integer"})],
-                "responses": {"200": {"description": "the workbook (a download)", "content": {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                        "schema": {"type": "string", "format": "binary"}}}}, "400": ERROR}}},
+            "/api/health": _get("liveness, database and worker state; missing_notice: next year's holiday notice "
+                                "not loaded (from 1 November), else null", {
+                **_responses(health), "503": _json("degraded: a part did not answer (the body says which)",
+                                                   "Health")}, operation_id="health"),
+            "/api/obligations": _get("obligations, filtered, in due-date order", _responses(
+                _json("a page of obligations", "ObligationPage")), [
+                _query("department", "department code (see /api/departments)", department),
+                _query("status", "the obligation's status", {"type": "string", "enum": list(STATUSES)}),
+                _query("due_from", "due date on or after (YYYY-MM-DD)", DATE),
+                _query("due_to", "due date on or before (YYYY-MM-DD); not before due_from", DATE),
+                *PAGE], "listObligations"),
+            "/api/obligations/{id}": _get("one obligation with its deadline explanation and history", _responses(
+                _json("the obligation", "ObligationDetail"), 404), [
+                _path("id", "obligation id", {"type": "string", "minLength": 1, "maxLength": params.MAX_ID})],
+                "getObligation"),
+            "/api/departments": _get("the department registry (code, name, kind)", _responses(
+                {"description": "every department",
+                 "content": {"application/json": {"schema": {"type": "array", "items": _ref("Department")}}}}),
+                operation_id="listDepartments"),
+            "/api/departments/{code}/summary": _get("a department's obligations and violations at a glance",
+                                                    _responses(_json("summary", "Summary"), 404),
+                                                    [_path("code", "department code", department)],
+                                                    "departmentSummary"),
+            "/api/violations": _get("violations detected, newest first", _responses(
+                _json("a page of violations", "ViolationPage")), [
+                _query("department", "department code (see /api/departments)", department),
+                _query("rule", "the rule broken", {"type": "string", "enum": list(RULES)}), *PAGE],
+                "listViolations"),
+            "/api/unassessed": _get("events outside every policy in force (flagged, never judged)", _responses(
+                _json("a page of unassessed events", "UnassessedPage")), PAGE, "listUnassessed"),
+            "/api/evaluation/{year}": _get("the yearly evaluation of every department (第二十四条)", _responses(
+                _json("evaluation", "Evaluation")), [
+                _path("year", "calendar year", {"type": "integer", "minimum": params.YEARS[0],
+                                                "maximum": params.YEARS[1]})], "evaluation"),
             "/api/calendar/reload": {"post": {
                 "summary": "re-read the holiday notices and reschedule the deadlines they move",
-                "responses": {"200": _ok("{reloaded, rescheduled: number of obligations moved, "
-                                         "years_now_official, years_now_provisional}"),
-                              "422": ERROR, "503": ERROR}}},
-            "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
-            "/api/asyncapi.json": {"get": {"summary": "the AsyncAPI 3.0 document of every topic, with a JSON Schema "
-                                                      "(draft 2020-12) of each event type's data",
-                                           "responses": {"200": _ok("AsyncAPI 3.0")}}},
+                "operationId": "reloadCalendar", "parameters": [],
+                "responses": _responses(_json("what changed", "Reload"), 422, 503, read=False),
+                "security": [{"apiToken": []}]}},
+            "/api/openapi.json": _get("this description", _responses(_json("OpenAPI 3", "OpenApi")),
+                                      operation_id="openapi"),
+            "/api/evaluation/{year}.xlsx": _get(
+                "the yearly evaluation as an Excel workbook (figures, violations by article, the counted obligations, "
+                "a chart of the on-time rate by department)", _responses({
+                    "description": "the workbook (a download)", "content": {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            "schema": {"type": "string", "format": "binary"}}}}, 404),
+                [_path("year", "calendar year", {"type": "integer", "minimum": params.YEARS[0],
+                                                 "maximum": params.YEARS[1]})], "evaluationWorkbook"),
+            "/api/asyncapi.json": _get("the AsyncAPI 3.0 document of every topic, with a JSON Schema (draft 2020-12) "
+                                       "of each event type's data", _responses(_json("AsyncAPI 3.0", "AsyncApi")),
+                                       operation_id="asyncapi"),
             # delivery to people (issue 14)
             "/api/departments/{code}/deadlines.ics": {"get": {
                 "summary": "the department's open deadlines as an iCalendar feed (RFC 5545): one all-day event "
                            "per obligation on its due date, alarms at the reminder stages, UID = obligation id",
-                "parameters": [_path("code", "department code")],
-                "responses": {"200": {"description": "text/calendar",
-                                      "content": {"text/calendar": {"schema": {"type": "string"}}}},
-                              "404": ERROR}}},
-            "/api/delivery": {"get": {
-                "summary": "delivery: channels configured, departments without contacts, log counts by status",
-                "responses": {"200": _ok("{channels, missing_contacts, counts, wording}")}}},
-            "/api/deliveries": {"get": {
-                "summary": "the delivery log: one row per (notification, channel, recipient), newest first",
-                "parameters": [_query("obligation_id", "obligation id"), _query("notification_id", "rm-… or vi-…"),
-                               _query("department", "department code"),
-                               _query("status", "pending, claimed, sent, failed or skipped",
-                                      {"type": "string",
-                                       "enum": ["pending", "claimed", "sent", "failed", "skipped"]}), *PAGE],
-                "responses": {"200": _ok("a page of deliveries"), "400": ERROR}}},
+                "operationId": "deadlinesIcs", "security": FEED_SECURITY,
+                "parameters": [_path("code", "department code", department)],  # ?token=: the feedToken scheme
+                "responses": _responses({"description": "the feed",
+                                         "content": {"text/calendar": {"schema": {"type": "string"}}}}, 404)}},
+            "/api/delivery": _get("delivery: channels configured, departments without contacts, log counts by status",
+                                  _responses(_json("the overview", "DeliveryOverview")),
+                                  operation_id="deliveryOverview"),
+            "/api/deliveries": _get("the delivery log: one row per (notification, channel, recipient), newest first",
+                                    _responses(_json("a page of deliveries", "DeliveryPage")), [
+                _query("obligation_id", "obligation id", {"type": "string", "minLength": 1,
+                                                          "maxLength": params.MAX_ID}),
+                _query("notification_id", "rm-… or vi-…", {"type": "string", "minLength": 1,
+                                                           "maxLength": params.MAX_ID}),
+                _query("department", "department code (see /api/departments)", department),
+                _query("status", "the delivery's status", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
+                *PAGE], "listDeliveries"),
         },
-        "components": {"schemas": {"Error": {
-            "type": "object", "required": ["error", "status"],
-            "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
-                           "parameter": {"type": "string"}}}}},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "apiToken": {"type": "http", "scheme": "bearer",
+                             "description": "TRACKER_API_TOKEN: writes (and reads)"},
+                "readToken": {"type": "http", "scheme": "bearer",
+                              "description": "TRACKER_READ_TOKEN: reads, when the server sets it"},
+                "feedToken": {"type": "apiKey", "in": "query", "name": "token",
+                              "description": "TRACKER_READ_TOKEN in the URL of a calendar feed (….ics), for "
+                                             "calendar apps that cannot send a header; Authorization wins"},
+            },
+        },
     }
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(spec())
+    params.only(request)
+    return json_response(spec(d.code for d in context_of(request).registry))
 
 
 def setup(app: web.Application) -> None:

@@ -1,6 +1,14 @@
-"""Query parameters: parsed and checked, or a 400 naming the parameter and what is wrong."""
+"""Request parameters: parsed and checked, or a 400 naming the parameter and what is wrong.
+
+Strict, so that a typo or a hostile value never reaches SQL (where it would be a 500) and never
+silently means "no filter": a query parameter the route does not take, one given twice or given
+empty is refused; integers are ASCII digits within bounds every database holds; text holds no
+control characters. The bounds are those ``api.openapi`` publishes.
+"""
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from typing import Sequence
 
@@ -9,11 +17,40 @@ from aiohttp import web
 from api.jsonio import ApiError
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 2_147_483_647  # 2^31 - 1: fits every database's integer (an offset beyond 2^63 overflowed SQL)
+MAX_TEXT = 64
+MAX_ID = 128
+YEARS = (2000, 2100)
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def only(request: web.Request, *names: str) -> None:
+    """400 for a query parameter the route does not take (a typo must not mean "no filter")."""
+    unknown = sorted(set(request.query) - set(names))
+    if unknown:
+        takes = f"it takes {', '.join(names)}" if names else "it takes none"
+        raise ApiError(400, f"unknown query parameter {unknown[0]}; {takes}", parameter=unknown[0])
 
 
 def _raw(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    return None if value is None or value == "" else value
+    values = request.query.getall(name, [])
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(400, f"query parameter {name} is given {len(values)} times; give it once", parameter=name)
+    value = values[0]
+    if value == "":
+        raise ApiError(400, f"query parameter {name} is empty; leave it out or give a value", parameter=name)
+    _check_characters(value, f"query parameter {name}", name)
+    return value
+
+
+def _check_characters(value: str, what: str, name: str) -> None:
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ApiError(400, f"{what} holds the control character U+{ord(bad):04X}", parameter=name)
 
 
 def choice(request: web.Request, name: str, allowed: Sequence[str]) -> str | None:
@@ -24,7 +61,7 @@ def choice(request: web.Request, name: str, allowed: Sequence[str]) -> str | Non
     return value
 
 
-def text(request: web.Request, name: str, max_len: int = 64) -> str | None:
+def text(request: web.Request, name: str, max_len: int = MAX_TEXT) -> str | None:
     value = _raw(request, name)
     if value is not None and len(value) > max_len:
         raise ApiError(400, f"query parameter {name} is longer than {max_len} characters", parameter=name)
@@ -36,35 +73,45 @@ def iso_date(request: web.Request, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _bad_date(name, value)
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
     except ValueError:
-        return _bad_date(name, value)
+        raise ApiError(400, f"query parameter {name} must be a date like 2026-03-02; got {value!r}",
+                       parameter=name) from None
 
 
-def _bad_date(name: str, value: str):
-    raise ApiError(400, f"query parameter {name} must be a date like 2026-03-02; got {value!r}", parameter=name)
-
-
-def integer(request: web.Request, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    value = _raw(request, name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, f"query parameter {name} must be an integer; got {value!r}", parameter=name) from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ApiError(400, f"query parameter {name} must be {bound}; got {number}", parameter=name)
+def _number(value: str, what: str, name: str, minimum: int, maximum: int) -> int:
+    if not _INTEGER.fullmatch(value):
+        raise ApiError(400, f"{what} must be an integer between {minimum} and {maximum}; got {value[:40]!r}",
+                       parameter=name)
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise ApiError(400, f"{what} must be between {minimum} and {maximum}; got {number}", parameter=name)
     return number
+
+
+def integer(request: web.Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    value = _raw(request, name)
+    return default if value is None else _number(value, f"query parameter {name}", name, minimum, maximum)
+
+
+PAGE_PARAMETERS = ("limit", "offset")
+
+
+def page(request: web.Request) -> dict:
+    """``limit`` (1..MAX_LIMIT, default 100) and ``offset`` (0..MAX_OFFSET, default 0) of a list route."""
+    return {"limit": integer(request, "limit", 100, minimum=1, maximum=MAX_LIMIT),
+            "offset": integer(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)}
 
 
 def path_int(request: web.Request, name: str, minimum: int, maximum: int) -> int:
+    return _number(request.match_info[name], name, name, minimum, maximum)
+
+
+def path_text(request: web.Request, name: str, max_len: int) -> str:
     value = request.match_info[name]
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer; got {value!r}", parameter=name) from None
-    if not minimum <= number <= maximum:
-        raise ApiError(400, f"{name} must be between {minimum} and {maximum}; got {number}", parameter=name)
-    return number
+    if len(value) > max_len:
+        raise ApiError(400, f"{name} is longer than {max_len} characters", parameter=name)
+    _check_characters(value, name, name)
+    return value

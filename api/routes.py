@@ -14,9 +14,12 @@ from api import params
 from api.context import context_of
 from api.jsonio import ApiError, json_response
 from calendars import CalendarError
+from models.obligations import STATUSES as OBLIGATION_STATUSES
+from models.policy import CONTENT_RULES, OVERDUE
 from models.sql import queries
 
-OBLIGATION_STATUSES = ("open", "completed", "overdue")
+VIOLATION_RULES = (OVERDUE, *CONTENT_RULES)
+PAGE_PARAMETERS = params.PAGE_PARAMETERS
 
 
 def setup(app: web.Application) -> None:
@@ -32,6 +35,7 @@ def setup(app: web.Application) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
+    params.only(request)
     context = context_of(request)
     body: dict = {"status": "ok", "now": context.clock.now()}
     try:
@@ -54,19 +58,15 @@ def _department_param(request: web.Request, name: str = "department") -> str | N
     return code
 
 
-def _page(request: web.Request) -> dict:
-    return {"limit": params.integer(request, "limit", 100, minimum=1, maximum=params.MAX_LIMIT),
-            "offset": params.integer(request, "offset", 0, minimum=0)}
-
-
 async def list_obligations(request: web.Request) -> web.Response:
+    params.only(request, "department", "status", "due_from", "due_to", *PAGE_PARAMETERS)
     department = _department_param(request)
     status = params.choice(request, "status", OBLIGATION_STATUSES)
     due_from = params.iso_date(request, "due_from")
     due_to = params.iso_date(request, "due_to")
     if due_from and due_to and due_from > due_to:
         raise ApiError(400, f"due_from ({due_from}) is after due_to ({due_to})", parameter="due_from")
-    page = _page(request)
+    page = params.page(request)
     context = context_of(request)
     result = await context.read(queries.list_obligations, department=department, status=status, due_from=due_from,
                                 due_to=due_to, now=context.clock.now(), calendar=context.calendar,
@@ -75,9 +75,8 @@ async def list_obligations(request: web.Request) -> web.Response:
 
 
 async def get_obligation(request: web.Request) -> web.Response:
-    obligation_id = request.match_info["id"]
-    if len(obligation_id) > 128:
-        raise ApiError(400, "obligation id is longer than 128 characters", parameter="id")
+    params.only(request)
+    obligation_id = params.path_text(request, "id", params.MAX_ID)
     context = context_of(request)
     result = await context.read(queries.get_obligation, obligation_id, now=context.clock.now(),
                                 calendar=context.calendar, registry=context.registry)
@@ -87,11 +86,13 @@ async def get_obligation(request: web.Request) -> web.Response:
 
 
 async def list_departments(request: web.Request) -> web.Response:
+    params.only(request)
     return json_response(queries.list_departments(context_of(request).registry))
 
 
 async def department_summary(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    params.only(request)
+    code = params.path_text(request, "code", params.MAX_TEXT)
     context = context_of(request)
     if code not in context.registry:
         raise ApiError(404, f"unknown department {code!r} (see GET /api/departments)", code=code)
@@ -101,9 +102,10 @@ async def department_summary(request: web.Request) -> web.Response:
 
 
 async def list_violations(request: web.Request) -> web.Response:
+    params.only(request, "department", "rule", *PAGE_PARAMETERS)
     department = _department_param(request)
-    rule = params.text(request, "rule")
-    page = _page(request)
+    rule = params.choice(request, "rule", VIOLATION_RULES)
+    page = params.page(request)
     context = context_of(request)
     result = await context.read(queries.list_violations, department=department, rule=rule,
                                 registry=context.registry, **page)
@@ -111,18 +113,21 @@ async def list_violations(request: web.Request) -> web.Response:
 
 
 async def list_unassessed(request: web.Request) -> web.Response:
-    page = _page(request)
+    params.only(request, *PAGE_PARAMETERS)
+    page = params.page(request)
     return json_response(await context_of(request).read(queries.list_unassessed, **page))
 
 
 async def evaluation(request: web.Request) -> web.Response:
-    year = params.path_int(request, "year", 2000, 2100)
+    params.only(request)
+    year = params.path_int(request, "year", *params.YEARS)
     context = context_of(request)
     return json_response(await context.read(queries.evaluation, context.registry, year, now=context.clock.now()))
 
 
 async def reload_calendar(request: web.Request) -> web.Response:
     """Re-read the holiday notices; move the deadlines a new notice changes (and say which)."""
+    params.only(request)
     context = context_of(request)
     if context.calendar is None or context.tracker is None:
         raise ApiError(503, "this process has no calendar to reload")

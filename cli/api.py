@@ -19,9 +19,10 @@ def run(args: argparse.Namespace) -> int:
     from config.logs import configure
     from config.settings import Settings
 
-    settings = Settings.from_env()
+    overrides = {name: value for name, value in (("http_host", args.host), ("http_port", args.port)) if value}
+    settings = Settings.from_env(**overrides)  # the bound address is one of the names the Host header may carry
     configure(settings, "INFO", stream="ext://sys.stderr")  # TRACKER_LOG_FORMAT
     application = build_api(build_api_context(settings))
-    web.run_app(application, host=args.host or settings.http_host, port=args.port or settings.http_port,
+    web.run_app(application, host=settings.http_host, port=settings.http_port,
                 access_log=None, print=lambda text: print(text, flush=True))
     return 0

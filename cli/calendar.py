@@ -7,6 +7,8 @@
   ``start_date,working_days`` (other columns pass through).
 - ``calendar import --year 2027 notice.txt [--output FILE] [--dry-run]``: the notice's
   text to ``2027.yaml`` (``cli/calendar_import.py``).
+- ``calendar reload [--url http://127.0.0.1:8080]``: asks the running tracker to re-read the
+  notices (``cli/calendar_reload.py``, with ``TRACKER_API_TOKEN`` from the environment).
 
 Bad input exits with status 2 and one line naming the row and the problem. The
 module imports only argparse at import time: ``calendars`` is imported when a
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="apply this jurisdiction's local adjustments, config/calendars/local/<name>.yaml "
         "(default: TRACKER_JURISDICTION, as the worker does; '' for the national calendar only)",
     )
-    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines,import}")
+    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines,import,reload}")
     parser.set_defaults(func=lambda args: _usage(parser))
 
     show = commands.add_parser("show", help="a year's rest days and make-up working days")
@@ -62,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from cli.calendar_import import add_import_command
 
     add_import_command(commands)
+
+    from cli.calendar_reload import add_reload_command  # calendar reload: POST /api/calendar/reload
+
+    add_reload_command(commands)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -29,9 +29,10 @@ class WorkerExited(RuntimeError):
         self.status = status
 
 
-def http_json(method: str, url: str, timeout: float = 10.0) -> tuple[int, Any]:
+def http_json(method: str, url: str, timeout: float = 10.0, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """(status, decoded JSON body, or text when it is not JSON); OSError when nothing answers."""
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
+                                     headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -77,15 +78,22 @@ class WorkerProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        from cli.api_client import url_host
 
-    # ------------------------------------------------------------ asking it
+        return f"http://{url_host(self.host)}:{self.port}"
+
+    # ------------------------------------------------------------ asking it (with the tokens of its environment)
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, Any]:
-        return http_json("GET", self.base_url + path, timeout)
+        from cli.api_client import bearer
+
+        token = self.env.get("TRACKER_READ_TOKEN") or self.env.get("TRACKER_API_TOKEN", "")
+        return http_json("GET", self.base_url + path, timeout, bearer(token))
 
     def post(self, path: str, timeout: float = 10.0) -> tuple[int, Any]:
-        return http_json("POST", self.base_url + path, timeout)
+        from cli.api_client import bearer
+
+        return http_json("POST", self.base_url + path, timeout, bearer(self.env.get("TRACKER_API_TOKEN", "")))
 
     def health(self, timeout: float = 10.0) -> dict | None:
         """The body of ``GET /api/health`` when it answers 200; None while the worker is not (fully) up."""

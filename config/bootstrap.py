@@ -123,7 +123,16 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
                       worker_status=worker_status, public_url=settings.public_url or None,
-                      delivery=delivery_overview(settings, parts.tracker.registry))
+                      delivery=delivery_overview(settings, parts.tracker.registry),
+                      security=build_api_security(settings))
+
+
+def build_api_security(settings: Settings):
+    """The API's tokens and the names its Host header may carry (loopback, the bound address, the setting)."""
+    from api.security import ApiSecurity
+
+    return ApiSecurity.for_server(api_token=settings.api_token, read_token=settings.read_token,
+                                  extra_hosts=settings.allowed_host_entries(), bind_host=settings.http_host)
 
 
 def build_relay(settings: Settings, outbox: Outbox):

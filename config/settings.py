@@ -6,6 +6,7 @@ whatever needs it; nothing reads the environment anywhere else.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,9 @@ ENV_NAMES = {
     "notify_group": "TRACKER_NOTIFY_GROUP",
     "delivery_timeout": "TRACKER_DELIVERY_TIMEOUT",
     "log_format": "TRACKER_LOG_FORMAT",
+    "api_token": "TRACKER_API_TOKEN",
+    "read_token": "TRACKER_READ_TOKEN",
+    "allowed_hosts": "TRACKER_ALLOWED_HOSTS",
 }
 
 
@@ -84,6 +88,15 @@ class Settings:
     notify_group: str = ""  # the notifier's consumer group; default: <consumer_group>-notify
     delivery_timeout: float = 20.0  # seconds one send may take
     log_format: str = "text"  # text (for people) | json (one object a line, for log shippers): config/logs.py
+    # The HTTP API's credentials (never in a repr or a log line) and the extra names its Host header may carry.
+    api_token: str = field(default="", repr=False)
+    read_token: str = field(default="", repr=False)
+    allowed_hosts: str = ""
+
+    def __post_init__(self) -> None:
+        _check_token("TRACKER_API_TOKEN", self.api_token)
+        _check_token("TRACKER_READ_TOKEN", self.read_token)
+        self.allowed_host_entries()
 
     @property
     def notifier_group(self) -> str:
@@ -104,9 +117,35 @@ class Settings:
             raise SettingsError(f"unknown settings in {DEFAULTS_FILE}: {sorted(unknown)}")
         return cls(**values)
 
+    def allowed_host_entries(self) -> tuple[str, ...]:
+        """``TRACKER_ALLOWED_HOSTS`` as normalised entries: ``name``, ``name:port``, ``[v6]``, ``[v6]:port``, ``*``."""
+        entries = []
+        for raw in self.allowed_hosts.split(","):
+            entry = raw.strip().lower().rstrip(".")
+            if not entry:
+                continue
+            if not HOST_ENTRY.fullmatch(entry):
+                hint = " (write an IPv6 address in brackets, e.g. [::1])" if entry.count(":") > 1 else ""
+                raise SettingsError(f"TRACKER_ALLOWED_HOSTS: {raw.strip()!r} is not a host name, "
+                                    f"host:port or *{hint}")
+            entries.append(entry)
+        return tuple(entries)
+
     def topic(self, name: str) -> str:
         """Full topic name with the configured prefix, e.g. ``catalog.dead-letters``."""
         return f"{self.topic_prefix}{name}"
+
+
+# An API token is a bearer token (RFC 6750 b64token characters), long enough not to be guessed.
+MIN_TOKEN_LENGTH = 16
+TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+HOST_ENTRY = re.compile(r"\*|(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::[0-9]{1,5})?")
+
+
+def _check_token(env_name: str, token: str) -> None:
+    if token and (len(token) < MIN_TOKEN_LENGTH or not TOKEN.fullmatch(token)):
+        raise SettingsError(f"{env_name} must be at least {MIN_TOKEN_LENGTH} characters of letters, digits and -._~+/ "
+                            "(e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def _coerce(env_name: str, raw: str, type_name: str):

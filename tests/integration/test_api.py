@@ -19,6 +19,8 @@ from models.validation import build_cloudevent
 from tests.fakes import accepted_at
 
 NOW = datetime(2026, 3, 17, 10, 0, tzinfo=SHANGHAI)
+API_TOKEN = "test-api-token-0123456789"
+WRITE = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def accepted(event: dict, offset: int):
@@ -29,7 +31,7 @@ def accepted(event: dict, offset: int):
 
 @pytest.fixture
 def api_context(database_url):
-    settings = Settings.from_env({}, database_url=database_url)
+    settings = Settings.from_env({}, database_url=database_url, api_token=API_TOKEN)
     clock = ManualClock(NOW)
     parts = build_models(settings, clock)
     events = [
@@ -49,10 +51,10 @@ def api_context(database_url):
     parts.engine.dispose()
 
 
-def call(context, method: str, path: str) -> tuple[int, object]:
+def call(context, method: str, path: str, headers: dict | None = None) -> tuple[int, object]:
     async def run():
         async with TestClient(TestServer(build_api(context))) as client:
-            response = await client.request(method, path)
+            response = await client.request(method, path, headers=headers)
             assert response.content_type == "application/json", await response.text()
             return response.status, await response.json()
 
@@ -134,7 +136,7 @@ def test_violations_unassessed_and_evaluation(api_context):
 
 
 def test_calendar_reload_reports_what_moved(api_context):
-    status, body = call(api_context, "POST", "/api/calendar/reload")
+    status, body = call(api_context, "POST", "/api/calendar/reload", WRITE)
     assert status == 200
     assert body == {"reloaded": True, "rescheduled": 0, "years_now_official": [], "years_now_provisional": []}
 
@@ -168,7 +170,7 @@ def test_calendar_reload_with_a_new_notice_reschedules_open_obligations(database
     shutil.copytree(CONFIG_DIR / "calendars", calendar_dir)
     notice = (calendar_dir / "2026.yaml").read_text(encoding="utf-8")
     (calendar_dir / "2026.yaml").unlink()
-    settings = Settings.from_env({}, database_url=database_url, calendar_dir=str(calendar_dir))
+    settings = Settings.from_env({}, database_url=database_url, calendar_dir=str(calendar_dir), api_token=API_TOKEN)
     clock = ManualClock(datetime(2026, 9, 21, 10, 0, tzinfo=SHANGHAI))
     context = build_api_context(settings, clock=clock)
     # Around 中秋/国庆 2026 the notice adds make-up working days (09-20, 10-10) the weekday rule does not know.
@@ -180,7 +182,7 @@ def test_calendar_reload_with_a_new_notice_reschedules_open_obligations(database
     assert before["provisional"] is True
 
     (calendar_dir / "2026.yaml").write_text(notice, encoding="utf-8")
-    status, body = call(context, "POST", "/api/calendar/reload")
+    status, body = call(context, "POST", "/api/calendar/reload", WRITE)
     assert status == 200 and body["years_now_official"] == [2026]
     after = call(context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
     assert after["provisional"] is False

@@ -2,6 +2,7 @@
 these tests read the file and check its wiring against the code."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,26 @@ from cli.main import build_parser
 from config.settings import ENV_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# What an operator puts in .env for production (values docker compose substitutes into the file).
+PRODUCTION_ENV = {"TRACKER_ALLOWED_HOSTS": "tracker.yuhua.gov.cn",
+                  "TRACKER_API_TOKEN": "compose-api-token-0123456789",
+                  "TRACKER_READ_TOKEN": "compose-read-token-0123456789"}
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def _interpolate(value: str, environ: dict[str, str]) -> str:
+    """docker compose's ${NAME}, ${NAME:-default} and ${NAME:?message} (unset or empty is an error)."""
+    def substitute(match: re.Match) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
+        given = environ.get(name, "")
+        if operator == ":?" and not given:
+            raise MissingVariable(f"{name}: {argument}")
+        return given or (argument if operator == ":-" else "")
+
+    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}", substitute, value)
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +40,9 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 
 
-def _env(service: dict) -> dict[str, str]:
-    return {k: str(v) for k, v in service["environment"].items()}
+def _env(service: dict, environ: dict[str, str] | None = None) -> dict[str, str]:
+    environ = PRODUCTION_ENV if environ is None else environ
+    return {k: _interpolate(str(v), environ) for k, v in service["environment"].items()}
 
 
 def test_kafka_runs_in_kraft_mode_without_zookeeper(compose):
@@ -88,3 +110,19 @@ def test_image_contains_every_package(compose):
     for package in ["calendars", "models", "streams", "config", "api", "cli"]:
         assert f"COPY {package} ./{package}" in dockerfile
     assert compose["services"]["worker"]["build"] == "."
+
+
+def test_the_api_service_needs_its_host_names_and_takes_its_tokens_from_the_environment(compose):
+    from config.bootstrap import build_api_security
+
+    with pytest.raises(MissingVariable, match="TRACKER_ALLOWED_HOSTS"):
+        _env(compose["services"]["api"], {})  # docker compose refuses to start it without the names
+    settings = Settings.from_env(_env(compose["services"]["api"]))
+    security = build_api_security(settings)
+    assert security.host_allowed("tracker.yuhua.gov.cn:8080") and security.host_allowed("localhost:8080")
+    assert not security.host_allowed("rebinding.example:8080")
+    assert security.may_write(PRODUCTION_ENV["TRACKER_API_TOKEN"])
+    assert security.may_read(PRODUCTION_ENV["TRACKER_READ_TOKEN"]) and not security.may_read(None)
+    without_tokens = Settings.from_env(_env(compose["services"]["api"], {"TRACKER_ALLOWED_HOSTS": "tracker"}))
+    assert (without_tokens.api_token, without_tokens.read_token) == ("", "")  # writes refused, reads open
+    assert "TRACKER_API_TOKEN" not in _env(compose["services"]["worker"])  # the worker serves no API

@@ -10,6 +10,11 @@
  *   #/obligation/<id>       one obligation: explanation (days counted and skipped), history
  *   #/violations            every violation
  *   #/evaluation[/<year>]   yearly evaluation (第二十四条) with an on-time-rate chart
+ *
+ * When the tracker has a read token (TRACKER_READ_TOKEN), the API answers 401: the page asks
+ * for the token once, keeps it in sessionStorage (this tab, this session) and sends it as
+ * "Authorization: Bearer" on every fetch. No inline script or style: the page runs under a
+ * Content-Security-Policy of its own origin.
  */
 (function () {
   "use strict";
@@ -49,7 +54,12 @@
     completed_at: ["完成时间", "Completed at"], opened_at: ["开启时间", "Opened"],
     due_end: ["届满时刻", "Ends at"], policy: ["适用政策", "Policy"], all_obligations: ["全部义务", "All obligations"],
     full_text: ["完整计算说明", "Full explanation"],
-    time: ["时间", "Time"], event: ["事件", "Event"], no_chart: ["该年度暂无义务", "No obligations in this year"]
+    time: ["时间", "Time"], event: ["事件", "Event"], no_chart: ["该年度暂无义务", "No obligations in this year"],
+    token_title: ["需要访问令牌", "Access token required"],
+    token_help: ["本系统的 API 需要读取令牌（TRACKER_READ_TOKEN）。令牌只保存在本浏览器标签页的会话中。",
+                 "This tracker's API needs its read token (TRACKER_READ_TOKEN). It is kept only for this browser tab's session."],
+    token_wrong: ["令牌无效，请重新输入。", "The token was not accepted; enter it again."],
+    token_label: ["令牌", "Token"], token_submit: ["确定", "Continue"]
   };
   var STATUS_WORDS = { open: "open", overdue: "overdue", completed: "completed", cancelled: "cancelled" };
   var KIND_WORDS = {
@@ -67,6 +77,8 @@
   var lastAnswer = null;
   var timer = null;
   var generation = 0;
+  var askingToken = false;
+  var TOKEN_KEY = "catalog-tracker.token";
 
   function t(key) { var pair = TEXT[key]; return pair ? pair[lang === "en" ? 1 : 0] : key; }
   function pick(pair) { return pair ? pair[lang === "en" ? 1 : 0] : ""; }
@@ -79,8 +91,16 @@
     if (!answer) return [];
     return answer[key] || answer.items || answer.results || [];
   }
+  function storedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+  }
+  /* A 401: the API needs a (different) token. */
+  function TokenNeeded(sent) { this.sent = sent; this.message = "HTTP 401"; }
   function api(path) {
-    return fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
+    var headers = { Accept: "application/json" }, token = storedToken();
+    if (token) headers.Authorization = "Bearer " + token;
+    return fetch(path, { headers: headers, cache: "no-store" }).then(function (r) {
+      if (r.status === 401) throw new TokenNeeded(Boolean(token));
       if (r.status === 404) return null;
       if (!r.ok) throw new Error(path + ": HTTP " + r.status);
       return r.json();
@@ -354,8 +374,9 @@
     return ["/api/delivery", "/api/deliveries?obligation_id=" + encodeURIComponent(id) + "&limit=500"];
   }
   function icsLink(code) {
-    var href = "/api/departments/" + encodeURIComponent(code) + "/deadlines.ics";
-    return ' <a class="ics" id="ics-link" href="' + href + '">' + esc(dw("labels", "ics") === "ics" ? "iCal" : dw("labels", "ics")) + "</a>";
+    var href = "/api/departments/" + encodeURIComponent(code) + "/deadlines.ics", token = storedToken();
+    if (token) href += "?token=" + encodeURIComponent(token);  /* calendar apps subscribe by URL: no header */
+    return ' <a class="ics" id="ics-link" href="' + esc(href) + '">' + esc(dw("labels", "ics") === "ics" ? "iCal" : dw("labels", "ics")) + "</a>";
   }
   function deliveryTable(items, id) {
     if (!items.length) return '<p class="muted">' + esc(dw("labels", "none")) + "</p>";
@@ -464,8 +485,33 @@
       var picker = document.getElementById("year");
       if (picker) picker.onchange = function () { location.hash = "#/evaluation/" + picker.value; };
     }).catch(function (error) {
+      if (mine !== generation) return;
+      if (error instanceof TokenNeeded) { askToken(error.sent); return; }
       setStatus(t("offline") + ": " + error.message, true);
     });
+  }
+
+  /* The read token form: shown in place of the view until a token is accepted. */
+  function askToken(wrong) {
+    if (wrong) { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* private mode */ } }
+    askingToken = true;
+    clearTimeout(timer);
+    setStatus(t("token_title"), true);
+    document.getElementById("view").innerHTML = '<form id="token-form" class="token-form"><h1>' + esc(t("token_title")) +
+      "</h1><p>" + esc(t("token_help")) + "</p>" + (wrong ? '<p class="error" id="token-wrong">' + esc(t("token_wrong")) + "</p>" : "") +
+      '<input type="text" name="username" value="catalog-tracker" autocomplete="username" hidden>' +
+      '<label for="token">' + esc(t("token_label")) + '</label> <input id="token" name="token" type="password" ' +
+      'autocomplete="current-password" required> <button type="submit">' + esc(t("token_submit")) + "</button></form>";
+    document.body.setAttribute("data-view", "token");
+    var form = document.getElementById("token-form");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var value = document.getElementById("token").value.trim();
+      if (!value) return;
+      try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode: kept for this page only */ }
+      start();
+    });
+    document.getElementById("token").focus();
   }
 
   function setStatus(text, bad, warn) {
@@ -476,6 +522,7 @@
 
   function schedule() {
     clearTimeout(timer);
+    if (askingToken) return;
     timer = setTimeout(function () { refresh(false).then(schedule, schedule); }, POLL_MS);
   }
 
@@ -491,6 +538,7 @@
   function navigate() {
     generation += 1;
     lastAnswer = null;
+    askingToken = false;
     var current = route();
     Array.prototype.forEach.call(document.querySelectorAll("nav a"), function (a) {
       a.classList.toggle("active", a.getAttribute("href") === current.nav);
@@ -506,8 +554,12 @@
   });
   window.addEventListener("hashchange", navigate);
 
+  function start() {
+    api("/api/departments").then(function (answer) {
+      list(answer, "departments").forEach(function (d) { departmentNames[d.code] = d.name; });
+    }).catch(function () { /* names fall back to codes; the status line reports the API */ }).then(navigate);
+  }
+
   applyLanguage();
-  api("/api/departments").then(function (answer) {
-    list(answer, "departments").forEach(function (d) { departmentNames[d.code] = d.name; });
-  }).catch(function () { /* names fall back to codes; the status line reports the API */ }).then(navigate);
+  start();
 })();
