@@ -16,7 +16,7 @@ from api.jsonio import ApiError, json_response
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES: tuple[str, ...] = ("api.routes", "api.openapi", "api.dashboard")
+ROUTE_MODULES: tuple[str, ...] = ("api.routes", "api.catalog", "api.openapi", "api.dashboard")
 
 
 @web.middleware

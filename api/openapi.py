@@ -62,10 +62,25 @@ def spec() -> dict:
                 "summary": "a department's obligations and violations at a glance",
                 "parameters": [_path("code", "department code")],
                 "responses": {"200": _ok("summary"), "404": ERROR}}},
+            "/api/departments/{code}/catalog": {"get": {
+                "summary": "the department's catalog register (目录台账): each resource with its 第八条 attributes, "
+                           "last aggregation, next deadline and the warning state of its obligations",
+                "parameters": [_path("code", "department code")],
+                "responses": {"200": _ok("{resources, total, removed, held, unmatched, as_of}"), "404": ERROR}}},
+            "/api/departments/{code}/resources/{resource_code}": {"get": {
+                "summary": "one resource of the register: attributes, history of changes, obligations, violations "
+                           "and the activities held for it",
+                "parameters": [_path("code", "department code"), _path("resource_code", "the catalog resource")],
+                "responses": {"200": _ok("the resource"), "400": ERROR, "404": ERROR}}},
+            "/api/unmatched": {"get": {
+                "summary": "data activities whose resource has not appeared in the register within the policy's wait",
+                "parameters": [_query("department", "department code"), *PAGE],
+                "responses": {"200": _ok("a page of unmatched activities"), "400": ERROR}}},
             "/api/violations": {"get": {
                 "summary": "violations detected",
                 "parameters": [_query("department", "department code"),
-                               _query("rule", "e.g. overdue, share-scope-narrowed, sensitive-data-opened"), *PAGE],
+                               _query("rule", "e.g. overdue, share-scope-narrowed, sensitive-data-opened, "
+                                              "unauthorised-channel, closed-data-opened"), *PAGE],
                 "responses": {"200": _ok("a page of violations"), "400": ERROR}}},
             "/api/unassessed": {"get": {
                 "summary": "events outside every policy in force (flagged, never judged)",
