@@ -336,7 +336,7 @@ def duty_changed(id: str, changed_on: str, department: str, counterparts: list[s
 
 
 def catalog_updated(id: str, department: str, submitted_at: str, resolves: list[str] | None = None,
-                    resources: list[dict] | None = None):
+                    resources: list[dict] | None = None, complete: bool | None = None):
     from models import events as ev
 
     data = {"department": department, "submitted_at": submitted_at, "catalog_version": f"v-{id}"}
@@ -344,7 +344,31 @@ def catalog_updated(id: str, department: str, submitted_at: str, resolves: list[
         data["resolves"] = resolves
     if resources is not None:
         data["resources"] = resources
+    if complete is not None:
+        data["complete"] = complete
     return inbound(ev.CATALOG_UPDATED, data, id=id, source="/yuhua/catalog-platform")
+
+
+def data_aggregated(id: str, department: str, resource_code: str, period: str, aggregated_at: str):
+    from models import events as ev
+
+    return inbound(ev.DATA_AGGREGATED, {"department": department, "resource_code": resource_code, "period": period,
+                                        "aggregated_at": aggregated_at, "records": 120},
+                   id=id, source="/yuhua/aggregation")
+
+
+def data_opened(id: str, department: str, resource_code: str, opened_at: str, channel: str = "municipal-platform"):
+    from models import events as ev
+
+    return inbound(ev.DATA_OPENED, {"department": department, "resource_code": resource_code,
+                                    "opened_at": opened_at, "channel": channel}, id=id, source="/yuhua/open-platform")
+
+
+def data_shared(id: str, department: str, resource_code: str, shared_at: str, channel: str = "municipal-platform"):
+    from models import events as ev
+
+    return inbound(ev.DATA_SHARED, {"department": department, "resource_code": resource_code,
+                                    "shared_at": shared_at, "channel": channel}, id=id, source="/yuhua/exchange")
 
 
 def objection_raised(id: str, objection_id: str, department: str, raised_on: str, raised_by: str | None = None):
