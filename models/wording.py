@@ -463,8 +463,8 @@ PERIOD_EXAMPLES = {"day": "a day like 2026-11-20", "week": "an ISO week like 202
 
 def period_mismatch_reason(period: str, kind: str, resource_code: str, cycle: str, expected_kind: str) -> str:
     """A dead letter's reason (English, like the contract's): the period does not fit the resource's cycle."""
-    return (f"data.period {period!r} is a {PERIOD_KINDS[kind][1]}, but resource {resource_code!r} has update cycle "
-            f"{cycle} in the register: name {PERIOD_EXAMPLES[expected_kind]}")
+    return (f"data.period {period!r} is {PERIOD_EXAMPLES[kind].split(' like ')[0]}, but resource {resource_code!r} has "
+            f"update cycle {cycle} in the register: name {PERIOD_EXAMPLES[expected_kind]}")
 
 
 # ------------------------------------------------------------------ obligation history
