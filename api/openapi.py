@@ -46,8 +46,8 @@ def spec() -> dict:
                 "summary": "obligations, filtered",
                 "parameters": [
                     _query("department", "department code"),
-                    _query("status", "open, completed or overdue",
-                           {"type": "string", "enum": ["open", "completed", "overdue"]}),
+                    _query("status", "open, completed, overdue or cancelled",
+                           {"type": "string", "enum": ["open", "completed", "overdue", "cancelled"]}),
                     _query("due_from", "due date on or after (YYYY-MM-DD)", {"type": "string", "format": "date"}),
                     _query("due_to", "due date on or before (YYYY-MM-DD)", {"type": "string", "format": "date"}),
                     *PAGE],

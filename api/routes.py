@@ -16,7 +16,7 @@ from api.jsonio import ApiError, json_response
 from calendars import CalendarError
 from models.sql import queries
 
-OBLIGATION_STATUSES = ("open", "completed", "overdue")
+OBLIGATION_STATUSES = ("open", "completed", "overdue", "cancelled")
 
 
 def setup(app: web.Application) -> None:

@@ -94,6 +94,8 @@ _HELD_CONDITION = sa.and_(_H.department == sa.bindparam("department"), _H.resour
 _SELECT_HELD = sa.select(t.held_events).where(_HELD_CONDITION).order_by(_H.event_time, _H.source, _H.event_id)
 _DELETE_HELD = sa.delete(t.held_events).where(_HELD_CONDITION)
 _INSERT_CATALOG_HISTORY = sa.insert(t.catalog_history)
+_ANY_HELD = sa.select(sa.literal(1)).select_from(t.held_events).where(_H.department == sa.bindparam("department")) \
+    .limit(1)
 _FORGET_PROCESSED = sa.delete(t.processed_events).where(t.processed_events.c.source == sa.bindparam("source"),
                                                         t.processed_events.c.event_id == sa.bindparam("event_id"))
 
@@ -131,9 +133,13 @@ class SqlRepository(AbstractRepository):
         self._obligation_rows: list[dict] = []
         self._new_obligation_ids: set[str] = set()
         self._catalog_history: list[dict] = []
+        self._entry_rows: list[dict] = []
+        self._new_entry_keys: set[tuple[str, str]] = set()
+        self._held_possible: dict[str, bool] = {}
 
     def flush(self) -> None:
         self._flush_obligations()
+        self._flush_entries()
         if self._history:
             self.conn.execute(_INSERT_HISTORY, self._history)
             self._history = []
@@ -275,7 +281,13 @@ class SqlRepository(AbstractRepository):
 
     # ------------------------------------------------------------ the catalog register
 
+    def _flush_entries(self) -> None:
+        if self._entry_rows:
+            insert_many_ignoring_duplicates(self.conn, t.catalog_resources, self._entry_rows)
+            self._entry_rows = []
+
     def catalog_entries(self, department, codes=None):
+        self._flush_entries()
         if codes is None:
             rows = self.conn.execute(_SELECT_ENTRIES, {"department": department}).mappings()
         else:
@@ -289,9 +301,20 @@ class SqlRepository(AbstractRepository):
         return {entry.code: entry for entry in sorted(map(entry_from_row, rows), key=lambda e: e.code)}
 
     def add_catalog_entry(self, entry):
-        return insert_ignoring_duplicates(self.conn, t.catalog_resources, entry_to_row(entry))
+        """Buffered like obligations: a snapshot's new entries go in with one executemany before the next read.
+
+        The service adds only codes the register did not hold when it read them in this unit; the insert still
+        ignores an existing key rather than fail.
+        """
+        key = (entry.department, entry.code)
+        if key in self._new_entry_keys:
+            return False
+        self._new_entry_keys.add(key)
+        self._entry_rows.append(entry_to_row(entry))
+        return True
 
     def save_catalog_entry(self, entry):
+        self._flush_entries()
         row = entry_to_row(entry)
         del row["department"], row["code"]
         row.update(version=entry.version + 1, b_department=entry.department, b_code=entry.code,
@@ -308,6 +331,7 @@ class SqlRepository(AbstractRepository):
             "detail": record.detail})
 
     def due_catalog_periods(self, now, limit):
+        self._flush_entries()
         return [entry_from_row(row) for row in self.conn.execute(_DUE_PERIODS, {"now": now, "limit": limit})
                 .mappings()]
 
@@ -315,6 +339,7 @@ class SqlRepository(AbstractRepository):
         return self._obligations(_BY_RESOURCE, department=department, resource_code=resource_code, kind=kind)
 
     def add_held_event(self, held):
+        self._held_possible[held.department] = True
         return insert_ignoring_duplicates(self.conn, t.held_events, {
             "source": held.source, "event_id": held.event_id, "department": held.department,
             "resource_code": held.resource_code, "type": held.type, "event_time": held.event_time,
@@ -322,6 +347,11 @@ class SqlRepository(AbstractRepository):
             "origin": held.origin})
 
     def take_held_events(self, department, resource_code):
+        if department not in self._held_possible:  # one cheap look per department and unit: usually none waits
+            self._held_possible[department] = self.conn.execute(_ANY_HELD, {"department": department}).first() \
+                is not None
+        if not self._held_possible[department]:
+            return []
         params = {"department": department, "code": resource_code}
         rows = self.conn.execute(_SELECT_HELD, params).mappings().all()
         if rows:

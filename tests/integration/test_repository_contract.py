@@ -450,8 +450,12 @@ class RepositoryContract:
         assert list(self.read(lambda r: r.catalog_entries("czj"))) == []
 
     def test_a_register_entry_is_added_once_and_saved_with_its_version(self):
-        self.committed(lambda repo: repo.add_catalog_entry(entry("R-1")))
-        assert self.committed(lambda repo: repo.add_catalog_entry(entry("R-1", name="另一个"))) is False
+        def add_twice(repo):
+            assert repo.add_catalog_entry(entry("R-1")) is True
+            assert repo.add_catalog_entry(entry("R-1", name="同一单元")) is False
+        self.committed(add_twice)
+        self.committed(lambda repo: repo.add_catalog_entry(entry("R-1", name="另一个")))  # a later unit
+        assert self.read(lambda r: r.catalog_entries("jyj")["R-1"].name) == "资源 R-1"  # never replaced
 
         def save(repo):
             read = repo.catalog_entries("jyj")["R-1"]
