@@ -8,6 +8,7 @@ COPY streams ./streams
 COPY config ./config
 COPY api ./api
 COPY cli ./cli
+COPY delivery ./delivery
 RUN pip install --no-cache-dir .
 USER nobody
 ENTRYPOINT ["catalog-tracker"]

@@ -16,7 +16,9 @@ from api.jsonio import ApiError, json_response
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES: tuple[str, ...] = ("api.routes", "api.catalog", "api.openapi", "api.dashboard")
+# api.exports first: its /api/evaluation/{year}.xlsx would otherwise be taken by api.routes' /api/evaluation/{year}.
+ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.catalog", "api.openapi", "api.dashboard", "api.ics",
+                                  "api.deliveries", "api.asyncapi")
 
 
 @web.middleware

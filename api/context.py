@@ -22,6 +22,8 @@ class ApiContext:
     tracker: Any = None  # models.service.Tracker (for POST /api/calendar/reload)
     calendar: Any = None  # calendars.LiveCalendar (for POST /api/calendar/reload)
     worker_status: Callable[[], dict] | None = None  # the worker's counters, when the API runs inside it
+    public_url: str | None = None  # the dashboard's address as people reach it (links in the .ics feed)
+    delivery: dict | None = None  # channels configured and departments without contacts (GET /api/delivery)
 
     async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking ``models.sql.queries`` function with a fresh session, off the event loop."""

@@ -40,7 +40,8 @@ def spec() -> dict:
                  "description": "政务数据资源目录时限跟踪 — obligations, deadlines, reminders and violations under "
                                 "长沙市雨花区政务数据资源管理暂行办法. " + TIME_NOTE},
         "paths": {
-            "/api/health": {"get": {"summary": "liveness, database and worker state",
+            "/api/health": {"get": {"summary": "liveness, database and worker state; missing_notice: next year's "
+                                               "holiday notice not loaded (from 1 November), else null",
                                     "responses": {"200": _ok("healthy"), "503": _ok("database unreachable")}}},
             "/api/obligations": {"get": {
                 "summary": "obligations, filtered",
@@ -89,12 +90,41 @@ def spec() -> dict:
                 "summary": "the yearly evaluation of every department (第二十四条)",
                 "parameters": [_path("year", "calendar year", {"type": "integer"})],
                 "responses": {"200": _ok("evaluation"), "400": ERROR}}},
+            "/api/evaluation/{year}.xlsx": {"get": {
+                "summary": "the yearly evaluation as an Excel workbook (figures, violations by article, the counted "
+                           "obligations, a chart of the on-time rate by department)",
+                "parameters": [_path("year", "calendar year", {"type": "integer"})],
+                "responses": {"200": {"description": "the workbook (a download)", "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}}}}, "400": ERROR}}},
             "/api/calendar/reload": {"post": {
                 "summary": "re-read the holiday notices and reschedule the deadlines they move",
                 "responses": {"200": _ok("{reloaded, rescheduled: number of obligations moved, "
                                          "years_now_official, years_now_provisional}"),
                               "422": ERROR, "503": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "this description", "responses": {"200": _ok("OpenAPI 3")}}},
+            "/api/asyncapi.json": {"get": {"summary": "the AsyncAPI 3.0 document of every topic, with a JSON Schema "
+                                                      "(draft 2020-12) of each event type's data",
+                                           "responses": {"200": _ok("AsyncAPI 3.0")}}},
+            # delivery to people (issue 14)
+            "/api/departments/{code}/deadlines.ics": {"get": {
+                "summary": "the department's open deadlines as an iCalendar feed (RFC 5545): one all-day event "
+                           "per obligation on its due date, alarms at the reminder stages, UID = obligation id",
+                "parameters": [_path("code", "department code")],
+                "responses": {"200": {"description": "text/calendar",
+                                      "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                              "404": ERROR}}},
+            "/api/delivery": {"get": {
+                "summary": "delivery: channels configured, departments without contacts, log counts by status",
+                "responses": {"200": _ok("{channels, missing_contacts, counts, wording}")}}},
+            "/api/deliveries": {"get": {
+                "summary": "the delivery log: one row per (notification, channel, recipient), newest first",
+                "parameters": [_query("obligation_id", "obligation id"), _query("notification_id", "rm-… or vi-…"),
+                               _query("department", "department code"),
+                               _query("status", "pending, claimed, sent, failed or skipped",
+                                      {"type": "string",
+                                       "enum": ["pending", "claimed", "sent", "failed", "skipped"]}), *PAGE],
+                "responses": {"200": _ok("a page of deliveries"), "400": ERROR}}},
         },
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error", "status"],

@@ -37,6 +37,7 @@ async def health(request: web.Request) -> web.Response:
     try:
         await context.read(lambda session: session.execute(sa.text("select 1")).scalar_one())
         body["database"] = "ok"
+        body["missing_notice"] = await context.read(queries.missing_notice, body["now"], calendar=context.calendar)
     except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
         body.update(status="degraded", database=f"error: {type(exc).__name__}: {exc}")
     if context.worker_status is not None:

@@ -15,8 +15,9 @@ years are added); dates outside raise ``OutOfRange``.
 """
 from calendars.build import FIRST_DAY, load_calendar
 from calendars.errors import CalendarError, OutOfRange
-from calendars.live import DeadlineChange, LiveCalendar, changed_deadlines
-from calendars.results import CountedDay, Deadline, Explanation, SkippedDay
+from calendars.live import DeadlineChange, LiveCalendar, changed_days, changed_deadlines
+from calendars.notice_warning import MissingNotice, missing_notice_warning
+from calendars.results import CountedDay, Deadline, Explanation, SkippedDay, YearEndWindow
 from calendars.working_days import SHANGHAI, DayStatus, Reason, WorkingDayCalendar, YearSummary, end_of_day
 
 __all__ = [
@@ -29,12 +30,16 @@ __all__ = [
     "DeadlineChange",
     "Explanation",
     "LiveCalendar",
+    "MissingNotice",
     "OutOfRange",
     "Reason",
     "SkippedDay",
     "WorkingDayCalendar",
+    "YearEndWindow",
     "YearSummary",
+    "changed_days",
     "changed_deadlines",
     "end_of_day",
     "load_calendar",
+    "missing_notice_warning",
 ]

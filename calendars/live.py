@@ -45,6 +45,20 @@ def changed_deadlines(
     return changes
 
 
+def changed_days(before, after) -> tuple[date, ...]:
+    """The days whose working status or provisional flag differs between two calendar snapshots.
+
+    Cheap (the per-day arrays are compared block by block), so a reload can ask which
+    days moved and look only at the deadlines whose counting interval (start_day, due_date]
+    contains one of them. Accepts snapshots or ``LiveCalendar`` objects (their current snapshot).
+    """
+    return _snapshot(before).days_differing_from(_snapshot(after))
+
+
+def _snapshot(calendar) -> WorkingDayCalendar:
+    return calendar.current if isinstance(calendar, LiveCalendar) else calendar
+
+
 class LiveCalendar:
     """The current calendar snapshot, replaced on ``reload()``; queries go to the snapshot."""
 
@@ -113,3 +127,9 @@ class LiveCalendar:
 
     def is_provisional(self, year: int) -> bool:
         return self._current.is_provisional(year)
+
+    def is_day_provisional(self, d: date) -> bool:
+        return self._current.is_day_provisional(d)
+
+    def year_end_window(self, year: int) -> tuple[date, date]:
+        return self._current.year_end_window(year)

@@ -35,6 +35,19 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class YearEndWindow:
+    """The last days of a year that the next year's notice (not loaded yet) may still change."""
+
+    missing_year: int  # the year whose notice is missing
+    first_day: date
+    last_day: date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"missing_year": self.missing_year, "first_day": self.first_day.isoformat(),
+                "last_day": self.last_day.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
 class CountedDay:
     day: date
     note_zh: str  # "" for an ordinary weekday; 调休上班（…） for a make-up working day
@@ -64,6 +77,16 @@ class Explanation:
     jurisdiction: str | None = None
     jurisdiction_zh: str | None = None
     jurisdiction_en: str | None = None
+    # Why the deadline is provisional: years without a notice whose own days are counted (None: all of
+    # provisional_years), and the year-end windows counted while the next year's notice is missing.
+    extrapolated_years: tuple[int, ...] | None = None
+    year_end_windows: tuple[YearEndWindow, ...] = ()
+
+    @property
+    def years_extrapolated(self) -> tuple[int, ...]:
+        if self.extrapolated_years is None:
+            return self.deadline.provisional_years
+        return self.extrapolated_years
 
     @property
     def start_day(self) -> date:
@@ -108,6 +131,7 @@ class Explanation:
             "end": self.end.isoformat(),
             "provisional": self.provisional,
             "provisional_years": list(self.provisional_years),
+            "year_end_windows": [w.to_dict() for w in self.year_end_windows],
             "jurisdiction": self.jurisdiction,
             "citation_zh": self.citation_zh,
             "citation_en": self.citation_en,
@@ -132,10 +156,16 @@ class Explanation:
         ]
         if self.jurisdiction:
             lines.append(f"适用地区：全国安排，叠加{self.jurisdiction_zh or self.jurisdiction}的地方调整")
-        if d.provisional:
-            years = "、".join(f"{y} 年" for y in d.provisional_years)
+        if d.provisional and self.years_extrapolated:
+            years = "、".join(f"{y} 年" for y in self.years_extrapolated)
             lines.append(
                 f"【暂定】{years}的国务院节假日安排尚未载入：这些日期只按法定节日推算，调休上班日未知，截止日可能变化。"
+            )
+        for window in self.year_end_windows:
+            lines.append(
+                f"【暂定】{window.missing_year} 年的国务院节假日安排尚未载入，而下一年的通知曾多次调整上一年年末的日期"
+                f"（例如 2018-12-29 调休上班、2018-12-31 放假）：本期限的计算经过 {window.first_day.isoformat()} 至 "
+                f"{window.last_day.isoformat()} 这段日期，其中的日子仍可能改为放假或上班，截止日可能变化。"
             )
         lines.append(f"计入的工作日（{len(self.counted)} 天）：")
         for number, item in enumerate(self.counted, 1):
@@ -161,11 +191,18 @@ class Explanation:
         ]
         if self.jurisdiction:
             lines.append(f"Jurisdiction: national arrangement with the local adjustments of {self.jurisdiction_en or self.jurisdiction}")
-        if d.provisional:
-            years = ", ".join(str(y) for y in d.provisional_years)
+        if d.provisional and self.years_extrapolated:
+            years = ", ".join(str(y) for y in self.years_extrapolated)
             lines.append(
                 f"PROVISIONAL: no State Council notice is loaded for {years}; those days follow the statutory "
                 "holidays only, make-up working days are unknown, and the due date may still change."
+            )
+        for window in self.year_end_windows:
+            lines.append(
+                f"PROVISIONAL: no State Council notice is loaded for {window.missing_year}, and a year's notice has "
+                "often changed the last days of the year before it (e.g. 2018-12-29 worked, 2018-12-31 off): this "
+                f"deadline is counted across {window.first_day.isoformat()} to {window.last_day.isoformat()}, whose "
+                "days may still become rest or working days, and the due date may still change."
             )
         lines.append(f"Working days counted ({len(self.counted)}):")
         for number, item in enumerate(self.counted, 1):

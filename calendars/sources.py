@@ -4,8 +4,10 @@ One YAML file per year holds the State Council's notice for that year
 (``2026.yaml``: rest days and make-up working days by holiday, the notice's
 document number and date, later amendments, and the differences between the
 ``holidays`` and ``chinese_calendar`` packages that the notice resolves).
-``calendar.yaml`` gives the legal basis quoted in explanations and the English
-form of each holiday name, and
+``calendar.yaml`` gives the legal basis quoted in explanations, the English
+form of each holiday name, the year-end window (the last days of December a
+next year's notice may still change) and the day the missing-notice warning
+starts, and
 ``local/<jurisdiction>.yaml`` holds a jurisdiction's own adjustments.
 
 Everything here is validated on load so that a bad file is reported with its
@@ -14,7 +16,7 @@ path and the problem, never discovered later as a wrong deadline.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -135,13 +137,17 @@ def local_file(calendar_dir: Path, jurisdiction: str) -> Path:
 
 @dataclass(frozen=True)
 class Shared:
-    """What all years share: the counting rule's citation and the holiday names in English."""
+    """What all years share: the counting rule's citation, the holiday names, the year-end window."""
 
     citation_zh: str
     citation_en: str
     rule_zh: str
     rule_en: str
     holiday_names: dict[str, str]
+    year_end_first_day: int = 26  # day of December: from it to 31 December, Y waits for Y+1's notice
+    year_end_margin_days: int = 3  # kept before the earliest reach-back found in the notices
+    warning_from: tuple[int, int] = (11, 1)  # (month, day) of Y from which a missing Y+1 notice is reported
+    holiday_aliases: dict[str, str] = field(default_factory=dict)  # other names a notice gives a holiday
 
 
 def load_shared(calendar_dir: Path) -> Shared:
@@ -155,13 +161,46 @@ def load_shared(calendar_dir: Path) -> Shared:
         raise CalendarError(f"{path}: counting_rule needs citation_zh, citation_en, rule_zh and rule_en")
     if not isinstance(names, dict) or not all(_text(k) and _text(v) for k, v in names.items()):
         raise CalendarError(f"{path}: holiday_names must map each Chinese holiday name to its English name")
+    window = data.get("year_end_window")
+    if not isinstance(window, dict):
+        raise CalendarError(f"{path}: year_end_window is missing (first_day: \"12-26\", margin_days: 3)")
+    first_month, first_day = _month_day(path, "year_end_window.first_day", window.get("first_day"))
+    if first_month != 12:
+        raise CalendarError(f"{path}: year_end_window.first_day must be a day of December, got {window.get('first_day')!r}")
+    margin = window.get("margin_days")
+    if not isinstance(margin, int) or isinstance(margin, bool) or margin < 0:
+        raise CalendarError(f"{path}: year_end_window.margin_days must be a whole number of days >= 0")
+    warning = data.get("missing_notice_warning")
+    if not isinstance(warning, dict):
+        raise CalendarError(f"{path}: missing_notice_warning is missing (from: \"11-01\")")
+    warning_from = _month_day(path, "missing_notice_warning.from", warning.get("from"))
+    aliases = data.get("holiday_aliases") or {}
+    if not isinstance(aliases, dict) or not all(_text(k) and v in names for k, v in aliases.items()):
+        raise CalendarError(f"{path}: holiday_aliases must map another name to a holiday of holiday_names")
     return Shared(
         citation_zh=rule["citation_zh"].strip(),
         citation_en=rule["citation_en"].strip(),
         rule_zh=rule["rule_zh"].strip(),
         rule_en=rule["rule_en"].strip(),
         holiday_names=dict(names),
+        year_end_first_day=first_day,
+        year_end_margin_days=margin,
+        warning_from=warning_from,
+        holiday_aliases=dict(aliases),
     )
+
+
+def _month_day(path: Path, where: str, raw: Any) -> tuple[int, int]:
+    """A "MM-DD" day of any year (a leap day is refused: it does not exist every year)."""
+    match = re.fullmatch(r"(\d{2})-(\d{2})", raw.strip()) if isinstance(raw, str) else None
+    if match:
+        month, day = int(match.group(1)), int(match.group(2))
+        try:
+            date(2001, month, day)
+            return month, day
+        except ValueError:
+            pass
+    raise CalendarError(f"{path}: {where}: {raw!r} is not a day of the year (MM-DD, e.g. \"12-26\")")
 
 
 def load_notice(path: Path, year: int, names_en: dict[str, str]) -> Notice:

@@ -8,6 +8,13 @@ ordered list of working days. So:
 - "the N-th working day after D" is ``_workdays[_cum[i + 1] + N - 1]``;
 - "working days in (A, B]" is ``_cum[j + 1] - _cum[i + 1]``.
 
+A day is *provisional* when the State Council may still change it: every day of
+a year without a notice, and the year-end window of a year Y (26–31 December,
+``calendar.yaml``) while Y+1 has no notice, because a year's notice has often
+changed the last days of the December before it. ``_prov_cum`` counts those
+days like ``_cum`` counts working days, so "does (A, B] touch a provisional
+day" is O(1) too.
+
 Every query is O(1); nothing walks day by day except ``explain``, which lists
 the days on purpose. The snapshot is immutable: a reload builds a new one.
 """
@@ -20,7 +27,7 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from calendars.errors import OutOfRange
-from calendars.results import CountedDay, Deadline, Explanation, SkippedDay
+from calendars.results import CountedDay, Deadline, Explanation, SkippedDay, YearEndWindow
 from calendars.sources import LocalCalendar, Notice, Shared
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -96,16 +103,25 @@ class WorkingDayCalendar:
         self._workday_ordinals = ordinals
         self._workdays: tuple[date, ...] = tuple(date.fromordinal(o) for o in ordinals)
         self._provisional = tuple(sorted(provisional_years))
-        provisional_set = frozenset(self._provisional)
         self._provisional_spans = tuple(
             (date(y, 1, 1).toordinal(), date(y, 12, 31).toordinal(), y) for y in self._provisional
         )
-        # Provisional days among the first i days, so "does (a, b] touch a provisional year" is O(1).
+        # Year-end windows of the years whose next year has no notice: (first, last, the missing year).
+        self._window_spans = tuple(
+            (date(y, 12, shared.year_end_first_day).toordinal(), date(y, 12, 31).toordinal(), y + 1)
+            for y in range(first_day.year, self.last_day.year + 1) if (y + 1) not in self.notices
+        )
+        # 1 for a day the State Council may still change; prefix counts make "(a, b] touches one" O(1).
+        unsettled = bytearray(self._ndays)
+        for first, last, _ in (*self._provisional_spans, *self._window_spans):
+            lo, hi = max(first - self._base, 0), min(last - self._base, self._ndays - 1)
+            if lo <= hi:
+                unsettled[lo:hi + 1] = b"\x01" * (hi - lo + 1)
+        self._unsettled = bytes(unsettled)
         prov_cum = array("l", [0]) * (self._ndays + 1)
         running = 0
-        for i in range(self._ndays):
-            if date.fromordinal(self._base + i).year in provisional_set:
-                running += 1
+        for i, flag in enumerate(self._unsettled):
+            running += flag
             prov_cum[i + 1] = running
         self._prov_cum = prov_cum
         self._ends: dict[int, datetime] = {}  # day index -> end instant, filled on demand
@@ -120,6 +136,10 @@ class WorkingDayCalendar:
 
     def is_working_day(self, d: date) -> bool:
         return bool(self._working[self._index(d)])
+
+    def is_day_provisional(self, d: date) -> bool:
+        """True when a notice not yet loaded may still change d (its year's, or the next year's)."""
+        return bool(self._unsettled[self._index(d)])
 
     # ----- counting ----------------------------------------------------------------------------
 
@@ -190,13 +210,32 @@ class WorkingDayCalendar:
         return year not in self.notices
 
     def provisional_years_between(self, a: date, b: date) -> tuple[int, ...]:
-        """Provisional years that the window (min(a, b), max(a, b)] touches."""
+        """Years without a notice whose notice may still change a day of (min(a, b), max(a, b)].
+
+        A year Y+1 is named when the days touch Y+1 itself, or Y's year-end window:
+        it is Y+1's missing notice that may still change those last days of Y.
+        """
         lo, hi = a.toordinal(), b.toordinal()
         if lo > hi:
             lo, hi = hi, lo
-        if lo == hi or not self._provisional_spans:
+        if lo == hi:
             return ()
-        return tuple(y for first, last, y in self._provisional_spans if first <= hi and last > lo)
+        years = {y for first, last, y in self._provisional_spans if first <= hi and last > lo}
+        years.update(y for first, last, y in self._window_spans if first <= hi and last > lo)
+        return tuple(sorted(years))
+
+    def year_end_window(self, year: int) -> tuple[date, date]:
+        """The last days of ``year`` that the notice for ``year + 1`` may still change."""
+        return date(year, 12, self.shared.year_end_first_day), date(year, 12, 31)
+
+    def year_end_windows_between(self, a: date, b: date) -> tuple["YearEndWindow", ...]:
+        """The open year-end windows (next year's notice missing) that (min(a, b), max(a, b)] touches."""
+        lo, hi = sorted((a.toordinal(), b.toordinal()))
+        return tuple(
+            YearEndWindow(missing, date.fromordinal(first), date.fromordinal(last))
+            for first, last, missing in self._window_spans
+            if lo < hi and first <= hi and last > lo
+        )
 
     # ----- explanations ------------------------------------------------------------------------
 
@@ -214,10 +253,14 @@ class WorkingDayCalendar:
                 counted.append(CountedDay(day, reason.zh, reason.en, reason.source))
             else:
                 skipped.append(SkippedDay(day, reason.zh, reason.en, reason.source))
+        start, due = deadline.start_day, deadline.due_date
         return Explanation(
             deadline=deadline,
             counted=tuple(counted),
             skipped=tuple(skipped),
+            extrapolated_years=tuple(y for y in deadline.provisional_years
+                                     if (start < date(y, 12, 31) and due >= date(y, 1, 1))),
+            year_end_windows=self.year_end_windows_between(start, due) if deadline.provisional else (),
             citation_zh=self.shared.citation_zh,
             citation_en=self.shared.citation_en,
             rule_zh=self.shared.rule_zh,
@@ -245,6 +288,32 @@ class WorkingDayCalendar:
             else:
                 rest.append(item)
         return YearSummary(year, provisional, self.notices.get(year), tuple(rest), tuple(make_up), tuple(local))
+
+    # ----- comparing snapshots -----------------------------------------------------------------
+
+    def days_differing_from(self, other: "WorkingDayCalendar") -> tuple[date, ...]:
+        """Days whose working status or provisional flag differs in ``other`` (ascending).
+
+        Compares the precomputed per-day arrays block by block (equal blocks cost one
+        bytes comparison); days inside one snapshot's range only count as differing.
+        """
+        shift = other._base - self._base
+        if shift < 0:
+            return other.days_differing_from(self)
+        n = min(self._ndays - shift, other._ndays)
+        mine_w, mine_p = self._working[shift:shift + n], self._unsettled[shift:shift + n]
+        theirs_w, theirs_p = other._working[:n], other._unsettled[:n]
+        found: list[int] = list(range(shift))  # days before ``other`` begins
+        block = 256
+        for lo in range(0, n, block):
+            hi = min(lo + block, n)
+            if mine_w[lo:hi] == theirs_w[lo:hi] and mine_p[lo:hi] == theirs_p[lo:hi]:
+                continue
+            found.extend(shift + i for i in range(lo, hi)
+                         if mine_w[i] != theirs_w[i] or mine_p[i] != theirs_p[i])
+        longest = max(self._ndays, shift + other._ndays)
+        found.extend(range(shift + n, longest))  # days after the shorter range ends
+        return tuple(date.fromordinal(self._base + i) for i in found)
 
     # ----- batch support -----------------------------------------------------------------------
 

@@ -12,16 +12,15 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
     from aiohttp import web
 
     from api.app import build_api
     from config.bootstrap import build_api_context
+    from config.logs import configure
     from config.settings import Settings
 
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
     settings = Settings.from_env()
+    configure(settings, "INFO", stream="ext://sys.stderr")  # TRACKER_LOG_FORMAT
     application = build_api(build_api_context(settings))
     web.run_app(application, host=args.host or settings.http_host, port=args.port or settings.http_port,
                 access_log=None, print=lambda text: print(text, flush=True))

@@ -5,6 +5,8 @@
 - ``calendar deadlines --input cases.csv [--output out.csv] [--skip-invalid]``: adds
   ``deadline``, ``deadline_end`` and ``provisional`` to every row of a CSV with
   ``start_date,working_days`` (other columns pass through).
+- ``calendar import --year 2027 notice.txt [--output FILE] [--dry-run]``: the notice's
+  text to ``2027.yaml`` (``cli/calendar_import.py``).
 
 Bad input exits with status 2 and one line naming the row and the problem. The
 module imports only argparse at import time: ``calendars`` is imported when a
@@ -27,7 +29,7 @@ class InputProblem(Exception):
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "calendar",
-        help="working-day calendar: show a year, explain a deadline, compute deadlines for a CSV",
+        help="working-day calendar: show a year, explain a deadline, compute deadlines for a CSV, import a notice",
         description="中国大陆工作日日历（国务院放假安排）— working days, deadlines and their explanation.",
     )
     parser.add_argument("--calendar-dir", help="directory of the notice files (default: TRACKER_CALENDAR_DIR, i.e. config/calendars)")
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="apply this jurisdiction's local adjustments, config/calendars/local/<name>.yaml "
         "(default: TRACKER_JURISDICTION, as the worker does; '' for the national calendar only)",
     )
-    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines}")
+    commands = parser.add_subparsers(dest="calendar_command", metavar="{show,explain,deadlines,import}")
     parser.set_defaults(func=lambda args: _usage(parser))
 
     show = commands.add_parser("show", help="a year's rest days and make-up working days")
@@ -56,6 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.add_argument("--output", help="write here instead of stdout (written only if every row is valid)")
     batch.add_argument("--skip-invalid", action="store_true", help="skip bad rows (each reported on stderr) instead of failing")
     batch.set_defaults(func=_run(_deadlines))
+
+    from cli.calendar_import import add_import_command
+
+    add_import_command(commands)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -125,6 +131,15 @@ def _show(args: argparse.Namespace) -> int:
             f"{year}: 暂定 — 国务院节假日安排尚未载入，只按法定节日推算，调休上班日未知"
             if zh
             else f"{year}: PROVISIONAL — no State Council notice loaded; statutory holidays only, make-up working days unknown"
+        )
+    if cal.is_provisional(year + 1):
+        first, last = cal.year_end_window(year)
+        out.append(
+            f"{first.isoformat()} 至 {last.isoformat()}：暂定 — {year + 1} 年的国务院节假日安排尚未载入，"
+            "往年的通知曾调整上一年年末的日期"
+            if zh
+            else f"{first.isoformat()} to {last.isoformat()}: PROVISIONAL — no notice loaded for {year + 1}, "
+            "and a year's notice has often changed the last days of the year before it"
         )
     out.append(("放假日（节假日及调休，含假期内的周末）" if zh else "Rest days (holidays, including weekend days inside a holiday block)") + f" [{len(summary.rest_days)}]:")
     out += [f"  {_line(s, zh)}" for s in summary.rest_days]

@@ -7,12 +7,18 @@
         --resource '{"code": "TJJ-01", "action": "added", "update_cycle": "monthly", "share_type": "unconditional"}'
     catalog-tracker publish data-aggregated --department tjj --resource-code TJJ-01 --period 2026-11
     catalog-tracker publish data-opened --department tjj --resource-code TJJ-01 --channel municipal-platform
+    catalog-tracker publish --validate-only event.json
 
 Options build the event's ``data``; ``--file`` reads either a whole CloudEvent
 (it has ``specversion``) or just its ``data`` object, and options given beside
 it override fields of ``data``. The event is validated exactly as the tracker
 will read it (``streams.publisher``); invalid input is refused with the reason
 and exit status 2, and nothing is sent.
+
+``--validate-only FILE`` (``-`` for standard input) checks a whole CloudEvent
+(structured JSON mode, as it would be sent) against the contract and the
+department registry, and sends nothing: exit 0 when valid, 2 with the reason
+when not.
 """
 from __future__ import annotations
 
@@ -47,7 +53,10 @@ def register(subparsers) -> None:
         "publish", help="build, validate and send one input event (CloudEvents, structured JSON mode)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    parser.add_argument("--validate-only", metavar="FILE",
+                        help="check the CloudEvent in FILE (- for stdin) against the contract; send nothing")
+    parser.set_defaults(func=lambda args: validate_only(args) if args.validate_only else (parser.print_usage(), 2)[1])
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND")
 
     p = kinds.add_parser("regulation-change", help="法律法规修订 (gov.catalog.regulation.changed)")
     p.add_argument("--regulation-id")
@@ -205,12 +214,46 @@ def _resource(text: str) -> Any:
         raise ev.InvalidEvent(f"--resource is not JSON: {exc.msg} at column {exc.colno}: {text!r}") from None
 
 
+def validate_only(args: argparse.Namespace) -> int:
+    """Read one CloudEvent and judge its bytes as the worker would; nothing is sent."""
+    from config.settings import Settings
+    from models.validation import parse_cloudevent
+    from streams.publisher import message_key
+    from streams.topics import TOPIC_OF_TYPE
+
+    settings = Settings.from_env()
+    name = "standard input" if args.validate_only == "-" else args.validate_only
+    try:
+        value = sys.stdin.buffer.read() if args.validate_only == "-" else Path(args.validate_only).read_bytes()
+    except OSError as exc:
+        print(f"catalog-tracker publish: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        event = parse_cloudevent(value, ce.STRUCTURED_HEADERS, max_bytes=settings.max_event_bytes)
+        departments = registry_codes(settings)
+        unknown = [code for code in event.departments() if departments is not None and code not in departments]
+        if unknown:
+            raise ev.InvalidEvent(f"unknown department code(s) {', '.join(unknown)}: not in the department "
+                                  f"registry ({settings.departments_file})")
+    except ev.InvalidEvent as exc:
+        print(f"catalog-tracker publish: {name} is not a valid event: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
+    key = message_key(json.loads(value))
+    print(f"{name}: valid {event.type} id={event.id} source={event.source}; it would go to "
+          f"{settings.topic(TOPIC_OF_TYPE[event.type])} with key {key or '-'} (nothing sent)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from config.settings import Settings
     from streams.publisher import EventPublisher, validate_event
 
+    if args.validate_only:
+        print("catalog-tracker publish: --validate-only FILE checks a whole CloudEvent and takes no KIND",
+              file=sys.stderr)
+        return EXIT_INVALID
     settings = Settings.from_env()
     departments = None if args.no_registry_check else registry_codes(settings)
     try:

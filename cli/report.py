@@ -7,7 +7,10 @@ days taken; then the catalog register's size, the periods of data owed
 (aggregated on time, late, missed, not yet due: 第十二条, counted apart from the
 other obligations), the opening duties (第二十条) and channel violations. Computed from the stored history in ``DATABASE_URL``, so the same
 events always give the same report. ``--csv FILE`` also writes it as CSV
-(UTF-8 with BOM, so spreadsheet programs show the Chinese names).
+(UTF-8 with BOM, so spreadsheet programs show the Chinese names);
+``--xlsx FILE`` as an Excel workbook (``models.exports.evaluation_workbook``: the
+figures, violations by article, the counted obligations and a chart of the
+on-time rate by department).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ def register(subparsers) -> None:
     evaluation = reports.add_parser("evaluation", help="the yearly evaluation of every department (第二十四条)")
     evaluation.add_argument("year", type=int, help="e.g. 2025")
     evaluation.add_argument("--csv", metavar="FILE", help="also write the report as CSV to FILE")
+    evaluation.add_argument("--xlsx", metavar="FILE", help="also write the report as an Excel workbook to FILE")
     evaluation.add_argument("--json", action="store_true", help="print JSON instead of the table")
     evaluation.add_argument("--as-of", metavar="INSTANT",
                             help="judge open obligations as of this RFC 3339 instant (default: the end of the "
@@ -41,7 +45,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     from config.settings import Settings
     from models.clock import clock_from_spec, parse_instant
     from models.departments import RegistryError
-    from models.sql.queries import evaluation
+    from models.sql.queries import counted_obligations, evaluation
 
     if not 2000 <= args.year <= 2100:
         print(f"catalog-tracker report: year {args.year} is out of range (2000-2100)", file=sys.stderr)
@@ -60,18 +64,22 @@ def run_evaluation(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             report = evaluation(session, registry, args.year, now=as_of)
+            counted = counted_obligations(session, registry, args.year, now=as_of) if args.xlsx else []
     finally:
         engine.dispose()
     if args.csv:
         write_csv(report, Path(args.csv))
+    if args.xlsx:
+        write_xlsx(report, counted, Path(args.xlsx), settings)
     if args.json:
         from api.jsonio import dumps
 
         print(dumps(report))
     else:
         print(render(report))
-        if args.csv:
-            print(f"\nCSV: {args.csv}")
+        written = [f"{kind}: {name}" for kind, name in (("CSV", args.csv), ("Excel", args.xlsx)) if name]
+        if written:
+            print("\n" + "\n".join(written))
     return 0
 
 
@@ -139,3 +147,12 @@ def write_csv(report: dict, path: Path) -> None:
         writer.writerow(header)
         writer.writerows(body)
 
+
+
+def write_xlsx(report: dict, counted: list[dict], path: Path, settings) -> None:
+    from config.bootstrap import build_policies
+    from models.exports.evaluation_workbook import applied_policies, workbook_bytes
+
+    policies = applied_policies(counted, build_policies(settings), report["year"], settings.jurisdiction)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(workbook_bytes(report, counted, policies))

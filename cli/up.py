@@ -38,6 +38,9 @@ def register(subparsers) -> None:
                              "dashboard watches, instead of judging it all at once on the system clock")
     parser.add_argument("--speed", type=float, default=86400.0,
                         help="with --replay: simulated seconds per real second (default 86400, a day per second)")
+    parser.add_argument("--no-mail-catcher", action="store_true",
+                        help="do not start the local mail catcher (it starts unless a delivery channel is set, "
+                             "e.g. TRACKER_SMTP_URL)")
     parser.set_defaults(func=run)
 
 
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     env = dict(os.environ)
     broker = None
+    catcher = None
     worker = None
     try:
         if port_answers(settings.http_host, settings.http_port):
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         if args.replay:
             return _replay_demo(settings, args.speed)
         _prepare_sqlite(settings.database_url)
+        if not args.no_mail_catcher:
+            catcher = _mail_catcher(settings, env)
 
         worker = WorkerProcess(env, args.log_file, host=settings.http_host, port=settings.http_port).start()
         print(f"worker     pid {worker.pid}, log {args.log_file}, database {settings.database_url}", flush=True)
@@ -101,8 +107,33 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if worker is not None:
             worker.stop()
+        if catcher is not None:
+            catcher.stop()
         if broker is not None:
             broker.stop()
+
+
+DELIVERY_VARIABLES = ("TRACKER_SMTP_URL", "TRACKER_DINGTALK_WEBHOOK", "TRACKER_WECOM_WEBHOOK", "TRACKER_WEBHOOK_URL")
+
+
+def _mail_catcher(settings, env: dict):
+    """A local mail catcher (aiosmtpd) the worker's reminders and violations go to, unless a channel is set."""
+    from delivery.catcher import start_mail_catcher
+    from streams.broker import free_port
+
+    configured = [name for name in DELIVERY_VARIABLES if env.get(name)]
+    if configured:
+        print(f"delivery   {', '.join(configured)} (from the environment)", flush=True)
+        return None
+    catcher = start_mail_catcher(free_port(), lambda line: print(line, flush=True))
+    if catcher is None:
+        print("delivery   no mail catcher (aiosmtpd is not installed: `make install` adds it); to see the mails, "
+              "run one and set TRACKER_SMTP_URL=smtp://127.0.0.1:1025", flush=True)
+        return None
+    env["TRACKER_SMTP_URL"] = catcher.url
+    env.setdefault("TRACKER_PUBLIC_URL", f"http://{settings.http_host}:{env.get('TRACKER_HTTP_PORT', settings.http_port)}")
+    print(f"mail       本地邮件接收器 / local mail catcher {catcher.url}: one line per mail delivered", flush=True)
+    return catcher
 
 
 def _replay_demo(settings, speed: float) -> int:

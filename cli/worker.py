@@ -18,7 +18,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from config.bootstrap import build_worker
+    from config.logs import configure_before_faust
     from config.settings import Settings
 
-    worker = build_worker(Settings.from_env(), with_api=not args.no_api)
+    settings = Settings.from_env()
+    configure_before_faust(settings, args.loglevel)
+    worker = build_worker(settings, with_api=not args.no_api)
     return worker.run(loglevel=args.loglevel, grace_seconds=args.grace_seconds)

@@ -100,7 +100,8 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
         parts = build_models(settings, clock, calendar)
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
-                      worker_status=worker_status)
+                      worker_status=worker_status, public_url=settings.public_url or None,
+                      delivery=delivery_overview(settings, parts.tracker.registry))
 
 
 def build_relay(settings: Settings, outbox: Outbox):
@@ -114,10 +115,12 @@ def build_relay(settings: Settings, outbox: Outbox):
 
 def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
     """The lease holder's duties: tick, relay, and (on every worker) the calendar watcher's check."""
-    from streams.calendar_watch import CalendarWatcher
+    from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning, notice_reader
     from streams.leader import LeaderDuties
 
-    watcher = CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar) if calendar is not None else None
+    watcher = (CalendarWatcher(calendar, parts.tracker.reschedule_for_calendar,
+                               DailyNoticeWarning(clock, notice_reader(parts.engine, calendar)))
+               if calendar is not None else None)
     return LeaderDuties(tick=parts.tracker.tick, relay=relay, outbox=parts.outbox, clock=clock,
                         tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
 
@@ -154,5 +157,92 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
                                            worker_status=worker_status))
 
+    notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry)
     return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
-                              api_app=api_app if with_api else None))
+                              api_app=api_app if with_api else None, notifier=notifier))
+
+
+# ---------------------------------------------------------------- delivery to people (issue 14)
+
+def build_channels(settings: Settings, registry: DepartmentRegistry) -> dict:
+    """The channel adapters the settings configure (none: nothing is delivered)."""
+    from config.settings import SettingsError
+    from delivery.dingtalk import DingTalkChannel
+    from delivery.robots import robot_lookup
+    from delivery.smtp import SmtpChannel
+    from delivery.webhook import WebhookChannel
+    from delivery.wecom import WeComChannel
+    from models.departments import Robot
+
+    timeout = settings.delivery_timeout
+    channels: dict = {}
+    if settings.smtp_url:
+        try:
+            channels["email"] = SmtpChannel(settings.smtp_url, settings.mail_from, timeout=timeout)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    own = {channel: any(d.robot(channel) for d in registry) for channel in ("dingtalk", "wecom")}
+    if settings.dingtalk_webhook or own["dingtalk"]:
+        district = Robot(settings.dingtalk_webhook, settings.dingtalk_secret or None) if settings.dingtalk_webhook \
+            else None
+        channels["dingtalk"] = DingTalkChannel(robot_lookup("dingtalk", registry, district), timeout=timeout)
+    if settings.wecom_webhook or own["wecom"]:
+        district = Robot(settings.wecom_webhook) if settings.wecom_webhook else None
+        channels["wecom"] = WeComChannel(robot_lookup("wecom", registry, district), timeout=timeout)
+    if settings.webhook_url:
+        channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret or None, timeout=timeout)
+    return channels
+
+
+def build_ladder(settings: Settings, policies: PolicySet | None = None):
+    """The escalation ladder, checked against every reminder stage the policies send."""
+    from models.escalation import load_ladder
+
+    ladder = load_ladder(settings.escalation_file)
+    for policy in (policies or build_policies(settings)).policies:
+        ladder.check_stages(policy.reminder_stages, f"policy {policy.id} ({policy.path})")
+    return ladder
+
+
+def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
+                   registry: DepartmentRegistry | None = None):
+    """The notifier (``streams.notify.Notifier``), or None when no channel is configured."""
+    from delivery.runner import DeliveryRunner
+    from models import wording
+    from models.delivery import Channels, plan
+    from models.escalation import missing_contacts
+    from models.sql.deliveries import SqlDeliveryLog
+    from streams.notify import Notifier
+    from streams.topics import UNDELIVERABLE
+
+    registry = registry if registry is not None else build_registry(settings)
+    ladder = build_ladder(settings)
+    adapters = build_channels(settings, registry)
+    if not adapters:
+        return None
+    engine = engine if engine is not None else build_engine(settings)
+    clock = clock if clock is not None else clock_from_spec(settings.clock)
+    log_port = SqlDeliveryLog(engine, UNDELIVERABLE)
+    configured = Channels(email="email" in adapters, dingtalk=bool(settings.dingtalk_webhook),
+                          wecom=bool(settings.wecom_webhook), webhook="webhook" in adapters)
+    public_url = settings.public_url or None
+
+    def planner(notification, now):
+        return plan(notification, ladder=ladder, registry=registry, channels=configured, public_url=public_url,
+                    now=now)
+
+    lacking = missing_contacts(registry, ladder)
+    notes = [wording.missing_contacts_line(lacking, registry.label)] if lacking else []
+    runner = DeliveryRunner(log_port, adapters, ladder, timeout=settings.delivery_timeout)
+    return Notifier(settings, log_port, runner, planner, clock, startup_notes=notes)
+
+
+def delivery_overview(settings: Settings, registry: DepartmentRegistry) -> dict:
+    """What the dashboard shows of delivery: the channels configured, the departments without contacts."""
+    from models.escalation import missing_contacts
+
+    channels = [name for name, configured in (
+        ("email", settings.smtp_url), ("dingtalk", settings.dingtalk_webhook or any(d.robot("dingtalk") for d in registry)),
+        ("wecom", settings.wecom_webhook or any(d.robot("wecom") for d in registry)),
+        ("webhook", settings.webhook_url)) if configured]
+    return {"channels": channels, "missing_contacts": missing_contacts(registry, build_ladder(settings))}

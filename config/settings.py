@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 
@@ -32,6 +32,19 @@ ENV_NAMES = {
     "calendar_dir": "TRACKER_CALENDAR_DIR",
     "policy_dir": "TRACKER_POLICY_DIR",
     "departments_file": "TRACKER_DEPARTMENTS_FILE",
+    # delivery to people (issue 14)
+    "escalation_file": "TRACKER_ESCALATION_FILE",
+    "public_url": "TRACKER_PUBLIC_URL",
+    "smtp_url": "TRACKER_SMTP_URL",
+    "mail_from": "TRACKER_MAIL_FROM",
+    "dingtalk_webhook": "TRACKER_DINGTALK_WEBHOOK",
+    "dingtalk_secret": "TRACKER_DINGTALK_SECRET",
+    "wecom_webhook": "TRACKER_WECOM_WEBHOOK",
+    "webhook_url": "TRACKER_WEBHOOK_URL",
+    "webhook_secret": "TRACKER_WEBHOOK_SECRET",
+    "notify_group": "TRACKER_NOTIFY_GROUP",
+    "delivery_timeout": "TRACKER_DELIVERY_TIMEOUT",
+    "log_format": "TRACKER_LOG_FORMAT",
 }
 
 
@@ -58,6 +71,23 @@ class Settings:
     calendar_dir: str = str(CONFIG_DIR / "calendars")
     policy_dir: str = str(CONFIG_DIR / "policies")
     departments_file: str = str(CONFIG_DIR / "departments.yaml")
+    # delivery to people (issue 14); secrets are kept out of repr()
+    escalation_file: str = str(CONFIG_DIR / "escalation.yaml")
+    public_url: str = ""  # the dashboard's address as people reach it: messages link to the obligation there
+    smtp_url: str = field(default="", repr=False)  # smtp://host:port or smtps://user:pass@host:465
+    mail_from: str = "catalog-tracker@example.gov.cn"
+    dingtalk_webhook: str = field(default="", repr=False)  # the district-wide DingTalk custom robot
+    dingtalk_secret: str = field(default="", repr=False)  # its 加签 secret (SEC…)
+    wecom_webhook: str = field(default="", repr=False)  # the district-wide WeCom group robot
+    webhook_url: str = field(default="", repr=False)  # a generic webhook: every notification's CloudEvent
+    webhook_secret: str = field(default="", repr=False)  # X-Signature: HMAC-SHA256 hex of the body
+    notify_group: str = ""  # the notifier's consumer group; default: <consumer_group>-notify
+    delivery_timeout: float = 20.0  # seconds one send may take
+    log_format: str = "text"  # text (for people) | json (one object a line, for log shippers): config/logs.py
+
+    @property
+    def notifier_group(self) -> str:
+        return self.notify_group or f"{self.consumer_group}-notify"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":

@@ -9,8 +9,10 @@ Domain (no database, no broker, no framework):
 - ``periods``, ``catalog``, ``catalog_rules``, ``catalog_tracking``: the catalog register (目录台账): update cycles
   and their periods, the register and its changes, the rules judged against it, the tracker's handling of it.
 - ``messages``: outgoing CloudEvents (reminders, violations, obligation changes, dead letters).
+- ``evaluation``: the yearly evaluation's arithmetic.
 - ``service``: the ``Tracker`` the stream agents and the scheduler call (``apply_batch``, ``tick``,
   ``reschedule_for_calendar``) through a unit of work.
 
 Persistence: ``models.sql`` (SQLAlchemy 2 Core, Alembic), the ports' SQL implementation and the read side.
+Output formats: ``models.exports`` (the evaluation as an Excel workbook, openpyxl).
 """

@@ -24,6 +24,7 @@ INTEGER = "integer"
 TEXT_LIST = "text_list"
 RECORD_LIST = "record_list"
 PERIOD = "period"  # a period of an update cycle: 2026-11-20, 2026-W47, 2026-11, 2026-Q4, 2026-H2, 2026
+PAIR_LIST = "pair_list"  # output only: [[name, value], ...]
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -156,6 +157,115 @@ PAYLOADS: dict[str, Record] = {
 }
 
 
+# ------------------------------------------------------------------ what the tracker publishes
+# Documentation records (never parsed by the tracker): the ``data`` of each output type, for the AsyncAPI document
+# and for the tests that check every output message against it. ``required=False`` marks a field that may be null
+# or absent.
+
+def _integer(name: str, description: str, *, required: bool = True, minimum: int | None = None) -> Field:
+    return Field(name, INTEGER, description, required=required, minimum=minimum)
+
+
+def _flag(name: str, description: str, *, required: bool = True) -> Field:
+    return Field(name, BOOLEAN, description, required=required)
+
+
+def _long_text(name: str, description: str, *, required: bool = True) -> Field:
+    return Field(name, TEXT, description, required=required, max_len=1_000_000)
+
+
+_OBLIGATION_FIELDS = (
+    text("obligation_id", "the obligation's deterministic id"),
+    code("department", "who owes it"),
+    code("obligation", "its kind, e.g. catalog-update, data-verification, data-aggregation, data-opening"),
+    text("article", "the article that sets the duty, e.g. 第十条"),
+    text("trigger_event_id", "the event that opened it"),
+    text("trigger_source", "that event's source", required=False),
+    Field("start_day", DATE, "the day counting starts from (not counted)"),
+    _integer("working_days", "the limit in working days", minimum=0),
+    Field("due_date", DATE, "the last day of the period"),
+    Field("due_end", TIMESTAMP, "the instant the period ends (24:00 of the due date, Asia/Shanghai)"),
+    _flag("provisional", "the deadline touches a year without its State Council notice: it may still move"),
+    enum("status", ("open", "completed", "overdue", "cancelled"), "the obligation's status"),
+    text("policy_id", "the policy it was opened under"),
+    text("policy_version", "that policy's version"),
+    text("resource_code", "the catalog resource, for obligations about one", required=False),
+    text("period", "the period, for data-aggregation obligations (e.g. 2026-11, 2026-W47)", required=False),
+)
+
+OUTPUTS: dict[str, Record] = {
+    ev.REMINDER: Record("Reminder", "One reminder stage of an obligation, never repeated.", (
+        *(f for f in _OBLIGATION_FIELDS if f.name in ("obligation_id", "department", "obligation", "article",
+                                                      "trigger_event_id", "start_day", "due_date", "due_end",
+                                                      "provisional", "resource_code", "period")),
+        _integer("working_days_left", "working days left to the due date (0 on the due day)"),
+        _integer("stage", "the reminder stage: working days left when it is due", minimum=0),
+        _long_text("text", "the reminder as the department reads it (Chinese)"),
+    ), dict),
+    ev.VIOLATION_DETECTED: Record("Violation", "One violation, never repeated, with its explanation.", (
+        text("violation_id", "the violation's deterministic id"),
+        code("department", "the department"),
+        code("rule", "e.g. overdue, share-scope-narrowed, sensitive-data-opened, unauthorised-channel, "
+                     "closed-data-opened"),
+        text("article", "the first article cited, e.g. 第二十五条（八）"),
+        Field("articles", TEXT_LIST, "every article cited", non_empty=True),
+        text("obligation_id", "the obligation, where there is one", required=False),
+        code("obligation", "its kind, where there is one", required=False),
+        text("resource_code", "the catalog resource, where it applies", required=False),
+        text("period", "the period, where it applies", required=False),
+        text("trigger_event_id", "the event that showed it"),
+        Field("due_date", DATE, "the deadline that passed, where there is one", required=False),
+        Field("detected_at", TIMESTAMP, "when the tracker found it"),
+        text("policy_id", "the policy it was judged under"),
+        _long_text("explanation", "what happened, which article, which days were counted (Chinese)"),
+    ), dict),
+    **{type_: Record(name, description, (*_OBLIGATION_FIELDS, *extra), dict) for type_, name, description, extra in (
+        (ev.OBLIGATION_OPENED, "ObligationOpened", "An obligation was opened.", ()),
+        (ev.OBLIGATION_COMPLETED, "ObligationCompleted", "An obligation was completed, on time or late.", (
+            _flag("on_time", "completed before its deadline ended"),
+            Field("completed_at", TIMESTAMP, "the time in the completing event"),
+            text("completed_by_event_id", "the completing event"),
+            _integer("working_days_taken", "working days from the start day to the completion", minimum=0),
+        )),
+        (ev.OBLIGATION_RESCHEDULED, "ObligationRescheduled",
+         "A new holiday notice moved an obligation's deadline or its provisional flag.", (
+             Field("previous_due_date", DATE, "the due date before"),
+             _flag("previous_provisional", "the provisional flag before"),
+         )),
+        (ev.OBLIGATION_CANCELLED, "ObligationCancelled",
+         "An obligation no longer owed (its resource was removed or its cycle changed).", (
+             _long_text("reason", "why it was cancelled", required=False),
+         )),
+    )},
+    ev.EVENT_REJECTED: Record("EventRejected", "An input that could not be accepted, with its bytes and why.", (
+        text("topic", "where it was read"),
+        _integer("partition", "its partition", minimum=0),
+        _integer("offset", "its offset", minimum=0),
+        _long_text("reason", "why it was rejected, naming the field"),
+        _long_text("value_base64", "the original value, base64", required=False),
+        _long_text("key_base64", "the original key, base64", required=False),
+        Field("headers", PAIR_LIST, "the original headers: [name, value base64] pairs"),
+        text("event_id", "the event's id, when it parsed", required=False),
+        text("event_source", "the event's source, when it parsed", required=False),
+        text("event_type", "the event's type, when it parsed", required=False),
+    ), dict),
+    ev.NOTIFICATION_UNDELIVERABLE: Record("NotificationUndeliverable",
+                                          "A delivery to a person or a robot was given up.", (
+        text("notification_id", "the reminder or violation id"),
+        enum("notification_kind", ("reminder", "violation"), "what it was"),
+        code("department", "the department"),
+        text("obligation_id", "the obligation, where there is one", required=False),
+        enum("level", ("blue", "yellow", "red"), "the warning level (三色预警)"),
+        enum("channel", ("email", "dingtalk", "wecom", "webhook"), "the channel"),
+        text("recipient", "the person or the robot", max_len=ev.MAX_TITLE),
+        text("recipient_label", "how people name the recipient", required=False, max_len=ev.MAX_TITLE),
+        _long_text("reason", "the server's answer"),
+        _integer("attempts", "how many sends were tried", minimum=0),
+        Field("failed_at", TIMESTAMP, "when it was given up"),
+    ), dict),
+}
+
+
 # ------------------------------------------------------------------ JSON Schema (draft 2020-12)
 
 def json_schema(record: Record) -> dict[str, Any]:
@@ -195,6 +305,9 @@ def _value_schema(f: Field) -> dict[str, Any]:
         if f.minimum is not None:
             schema["minimum"] = f.minimum
         return schema
+    if f.kind == PAIR_LIST:
+        return {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}],
+                                           "minItems": 2, "maxItems": 2}}
     items = json_schema(f.item) if f.kind == RECORD_LIST and f.item else _text_schema(f.max_len)
     schema = {"type": "array", "items": items, "maxItems": f.max_items}
     if f.non_empty:

@@ -30,6 +30,20 @@ def as_of(year: int, now: datetime | None) -> datetime:
     return min(now, year_end(year)) if now is not None else year_end(year)
 
 
+OUTCOMES = ("on_time", "late", "overdue", "open")
+
+
+def outcome(status: str, on_time: bool | None, past_deadline: bool) -> str | None:
+    """What one obligation counts as in the evaluation: on_time, late, overdue, open; None (cancelled) counts as none."""
+    if status == COMPLETED:
+        return "on_time" if on_time else "late"
+    if counts_as_overdue(status, past_deadline):
+        return "overdue"
+    if status == OPEN:
+        return "open"
+    return None
+
+
 class Tally:
     """Obligation outcomes and violations per department, fed group by group."""
 
@@ -64,14 +78,12 @@ class Tally:
             elif counts_as_overdue(status, past_deadline):
                 figures["opening_overdue"] += count
         figures["obligations"] += count
+        counted_as = outcome(status, on_time, past_deadline)
+        if counted_as is not None:
+            figures[counted_as] += count
         if status == COMPLETED:
-            figures["on_time" if on_time else "late"] += count
             figures["taken_sum"] += int(taken_sum)
             figures["taken_count"] += taken_count
-        elif counts_as_overdue(status, past_deadline):
-            figures["overdue"] += count
-        elif status == OPEN:
-            figures["open"] += count
 
     def add_catalog_size(self, department: str, resources: int) -> None:
         """How many resources the department's register held at the evaluation's instant."""

@@ -33,12 +33,14 @@ OBLIGATION_COMPLETED = "gov.catalog.obligation.completed"
 OBLIGATION_RESCHEDULED = "gov.catalog.obligation.rescheduled"
 OBLIGATION_CANCELLED = "gov.catalog.obligation.cancelled"
 EVENT_REJECTED = "gov.catalog.event.rejected"
+NOTIFICATION_UNDELIVERABLE = "gov.catalog.notification.undeliverable"  # a delivery given up (issue 14)
 
 INPUT_TYPES: tuple[str, ...] = (REGULATION_CHANGED, DUTY_CHANGED, CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED,
                                  DATA_AGGREGATED, DATA_OPENED, DATA_SHARED)
 DATA_ACTIVITY_TYPES: tuple[str, ...] = (DATA_AGGREGATED, DATA_OPENED, DATA_SHARED)
 OUTPUT_TYPES: tuple[str, ...] = (REMINDER, VIOLATION_DETECTED, OBLIGATION_OPENED, OBLIGATION_COMPLETED,
-                                 OBLIGATION_RESCHEDULED, OBLIGATION_CANCELLED, EVENT_REJECTED)
+                                 OBLIGATION_RESCHEDULED, OBLIGATION_CANCELLED, EVENT_REJECTED,
+                                 NOTIFICATION_UNDELIVERABLE)
 
 SHARE_TYPES = ("unconditional", "conditional", "none")
 OPEN_TYPES = ("unconditional", "conditional", "none")

@@ -306,3 +306,51 @@ class LeasePort(Protocol):
 
     def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up (on shutdown), if ``holder`` holds it."""
+
+
+# ------------------------------------------------------------------ the delivery log (issue 14)
+
+class DeliveryLogPort(Protocol):
+    """What the notifier needs from the delivery log (``models.sql.deliveries``).
+
+    One row per (notification, channel, recipient). A row is written when the
+    notification is read (``record``), claimed before its send (attempts + 1, a
+    claim that expires) and marked after it; a claim left by a crashed sender
+    expires and the row is claimed again, so nothing is lost and only a crash
+    between a successful send and ``mark_sent`` can repeat a send.
+    """
+
+    def record(self, planned: Iterable[Any], now_utc: datetime) -> int:
+        """Write the planned deliveries and skips (``models.delivery.Planned``); existing keys are left alone."""
+
+    def claim_due(self, holder: str, now_utc: datetime, *, limit: int, claim_seconds: float,
+                  robot_per_minute: int) -> list[Any]:
+        """Claim rows whose time has come (and rows whose claim expired), robots within their rate;
+        the rows of one digest come together. Returns ``models.delivery.DeliveryRow`` objects."""
+
+    def obligation_status(self, obligation_id: str) -> str | None:
+        """The obligation's status now (open, completed, overdue, cancelled), None when unknown."""
+
+    def mark_sent(self, row_ids: Iterable[int], holder: str, now_utc: datetime) -> int:
+        """The send succeeded."""
+
+    def mark_retry(self, row_ids: Iterable[int], holder: str, reason: str, not_before: datetime,
+                   now_utc: datetime) -> int:
+        """The send failed for now: pending again from ``not_before``."""
+
+    def mark_skipped(self, row_ids: Iterable[int], holder: str, reason: str, now_utc: datetime) -> int:
+        """Not sent, on purpose (the obligation was completed meanwhile): the reason is kept."""
+
+    def mark_failed(self, rows: Iterable[Any], holder: str, reason: str, now_utc: datetime,
+                    undeliverable: Iterable[dict[str, Any]]) -> int:
+        """Given up: the reason is kept and each undeliverable CloudEvent goes to the outbox, in one transaction."""
+
+
+class ChannelPort(Protocol):
+    """One way of reaching people (``delivery.smtp``, ``delivery.dingtalk``, ``delivery.wecom``, ``delivery.webhook``)."""
+
+    name: str
+
+    async def send(self, recipient: str, address: str | None, message: Any) -> Any:
+        """Send one ``models.delivery.Message`` to a recipient (a robot's name, an email address);
+        returns a ``models.delivery.Outcome`` (delivered, transient failure, permanent failure)."""

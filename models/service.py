@@ -50,6 +50,15 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class DeadLettered:
+    """An input the batch dead-lettered: where it came from, why, and its event id when it parsed."""
+
+    origin: Origin
+    reason: str
+    event_id: str | None = None
+
+
 @dataclass
 class BatchResult:
     accepted: int = 0
@@ -62,6 +71,7 @@ class BatchResult:
     outbox_rows: int = 0
     attempts: int = 1
     held: int = 0  # data activities waiting for their resource to enter the register
+    dead_letters: list[DeadLettered] = field(default_factory=list)  # for the adapter's log
 
 
 @dataclass
@@ -302,6 +312,7 @@ class Tracker(CatalogTracking):
                      result: BatchResult, event: InboundEvent | None = None, department: str | None = None) -> None:
         message = messages.dead_letter(origin=origin, reason=reason, now=now, department=department, event=event)
         result.rejected += 1
+        result.dead_letters.append(DeadLettered(origin, reason, event.id if event is not None else None))
         self._outbox(uow, message, now, result)
 
     @staticmethod

@@ -545,3 +545,213 @@ UNKNOWN: Pair = ("未知", "unknown")
 
 def evaluation_title(year: int, as_of: datetime) -> str:
     return f"{year} 年度政务数据资源管理工作情况评价（第二十四条） — 截至 {instant_text(as_of)}"
+
+
+# ------------------------------------------------------------------ delivery: reminders and violations reach people
+# (issue 14: email, DingTalk, WeCom, the generic webhook, the delivery log, the iCalendar feed)
+
+LEVELS: dict[str, Pair] = {"blue": ("蓝色预警", "Blue warning"), "yellow": ("黄色预警", "Yellow warning"),
+                           "red": ("红色预警", "Red warning")}
+LEVEL_MEANINGS: dict[str, Pair] = {"blue": ("期限临近", "deadline approaching"),
+                                   "yellow": ("期限将至", "deadline due"),
+                                   "red": ("已逾期或发现违规", "overdue or a violation found")}
+ROLES: dict[str, Pair] = {"staff": ("专职人员", "staff"), "head": ("第一责任人", "head"),
+                          "supervisor": ("区数据资源中心", "data resource center")}
+CHANNELS: dict[str, Pair] = {"email": ("电子邮件", "email"), "dingtalk": ("钉钉", "DingTalk"),
+                             "wecom": ("企业微信", "WeCom"), "webhook": ("Webhook", "webhook"),
+                             "none": ("无渠道", "no channel")}
+DELIVERY_STATUSES: dict[str, Pair] = {
+    "pending": ("待发送", "pending"), "claimed": ("发送中", "sending"), "sent": ("已送达", "sent"),
+    "failed": ("无法送达", "undeliverable"), "skipped": ("未发送", "not sent"),
+}
+NOTICE_FACTS: dict[str, Pair] = {
+    "level": ("预警等级", "Warning level"), "department": ("部门", "Department"), "obligation": ("义务", "Obligation"),
+    "deadline": ("期限", "Deadline"), "article": ("依据条款", "Article"), "rule": ("违规类型", "Violation"),
+    "notification_id": ("通知编号", "Notification id"), "link": ("查看详情", "Details"),
+    "detail": ("说明", "Details"),
+}
+# The dashboard's and the API's labels for delivery (GET /api/delivery serves them).
+DELIVERY_LABELS: dict[str, Pair] = {
+    "title": ("通知送达", "Notification delivery"),
+    "channels": ("已配置的渠道", "Channels configured"), "no_channels": ("未配置任何渠道", "No channel configured"),
+    "missing_contacts": ("未登记联系人的部门", "Departments without contacts"),
+    "lacks": ("缺少", "Lacks"), "undeliverable": ("无法送达的通知", "Undeliverable notifications"),
+    "deliveries": ("通知送达记录", "Deliveries"), "channel": ("渠道", "Channel"), "recipient": ("接收人", "Recipient"),
+    "status": ("状态", "Status"), "attempts": ("尝试次数", "Attempts"), "reason": ("原因", "Reason"),
+    "level": ("预警等级", "Level"), "notification": ("通知", "Notification"), "updated_at": ("时间", "Time"),
+    "department": ("部门", "Department"), "none": ("暂无", "None"), "ics": ("订阅期限日历", "Subscribe to the deadlines"),
+}
+
+
+def level_label(level: str) -> str:
+    """蓝色预警（期限临近）"""
+    return f"{zh(LEVELS, level)}（{zh(LEVEL_MEANINGS, level)}）"
+
+
+def reminder_notice_title(*, level: str, department_label: str, kind_title: str, working_days_left: int) -> str:
+    left = "今天是期限最后一天" if working_days_left <= 0 else f"剩余 {working_days_left} 个工作日"
+    return f"【{zh(LEVELS, level)}】{department_label}：{kind_title}，{left}"
+
+
+def violation_notice_title(*, level: str, department_label: str, rule_title: str, article: str) -> str:
+    return f"【{zh(LEVELS, level)}】{department_label}：{rule_title}（{article}）"
+
+
+def deadline_fact(due_date: date, working_days_left: int | None, overdue: bool = False) -> str:
+    """2026-03-23（星期一）24:00 前，剩余 1 个工作日"""
+    if overdue:
+        return f"{day_text(due_date)} 24:00，已超过期限"
+    if working_days_left is None:
+        return f"{day_text(due_date)} 24:00 前"
+    if working_days_left <= 0:
+        return f"{day_text(due_date)} 24:00 前，今天是期限最后一天"
+    return f"{day_text(due_date)} 24:00 前，剩余 {working_days_left} 个工作日"
+
+
+def greeting(name: str | None, title: str | None) -> str:
+    """张三局长：/ 李四同志：/ 各位："""
+    if not name:
+        return "各位："
+    return f"{name}{title or '同志'}："
+
+
+def notification_id_note(*notification_ids: str) -> str:
+    return (f"通知编号 {'、'.join(notification_ids)}。同一编号的通知只发送一次；如收到两条相同编号的通知，"
+            f"为同一通知的重复发送，无需重复处理。")
+
+
+def robot_mentions(mobiles: list[str]) -> str:
+    """@13800000001 @13800000002 (DingTalk and WeCom ping the people whose numbers the text names)."""
+    return " ".join(f"@{mobile}" for mobile in mobiles)
+
+
+def digest_title(count: int, day: date) -> str:
+    return f"【提醒汇总】{day.isoformat()} 共 {count} 项政务数据资源目录期限提醒"
+
+
+def digest_intro(count: int) -> str:
+    return f"今天有 {count} 项期限提醒，逐项如下："
+
+
+def footer_text() -> str:
+    return "本通知由政务数据资源目录时限监督系统（区数据资源中心）自动发送，请勿直接回复。"
+
+
+# Why a delivery was not made (the delivery log and the dashboard show these).
+def skip_obligation_closed(status: str) -> str:
+    if status == "overdue":
+        return "义务已逾期，提醒不再发送（逾期违规另行通知）"
+    return f"义务在提醒送达前{zh(STATUSES, status)}，提醒不再发送"
+
+
+def skip_no_contacts(department_label: str, roles: list[str]) -> str:
+    return f"{department_label}未登记{'、'.join(zh(ROLES, r) for r in roles)}，无人可通知"
+
+
+def skip_no_address(person: str, channel: str) -> str:
+    needs = "电子邮箱" if channel == "email" else "手机号"
+    return f"{person}未登记{needs}，无法通过{zh(CHANNELS, channel)}通知"
+
+
+def skip_too_old(produced_at: datetime, max_age_hours: float) -> str:
+    return f"通知产生于 {instant_text(produced_at)}，读到时已超过 {max_age_hours:g} 小时，不再发送"
+
+
+def skip_unreadable(reason: str) -> str:
+    return f"通知无法读取，未发送：{reason}"
+
+
+def gave_up(attempts: int, last_reason: str) -> str:
+    return f"尝试 {attempts} 次仍未送达，停止重试。最后一次：{last_reason}"
+
+
+def missing_contacts_line(entries: list[tuple[str, tuple[str, ...]]], label) -> str:
+    """One log line: 未登记联系人的部门（2）：区城市管理和综合执法局（cgj）缺专职人员、第一责任人；…"""
+    parts = [f"{label(code) if code != '-' else '（未标记区数据资源中心）'}缺{'、'.join(zh(ROLES, r) for r in roles)}"
+             for code, roles in entries]
+    return f"未登记联系人的部门（{len(entries)}）/ departments without contacts: " + "；".join(parts)
+
+
+# The iCalendar feed (GET /api/departments/{code}/deadlines.ics).
+def calendar_name(department_label: str) -> str:
+    return f"{department_label} · 政务数据资源目录期限"
+
+
+def calendar_event_summary(kind_title: str, article: str, overdue: bool) -> str:
+    mark = "【已逾期】" if overdue else "【截止】"
+    return f"{mark}{kind_title}（{article}）"
+
+
+def calendar_event_description(*, department_label: str, kind_title: str, due_date: date, article: str,
+                               trigger_summary: str, obligation_id: str, link: str | None) -> str:
+    lines = [f"{department_label}应于 {day_text(due_date)} 24:00 前{kind_title}。",
+             f"依据：{article}", f"触发事件：{trigger_summary}", f"义务编号：{obligation_id}"]
+    if link:
+        lines.append(f"查看详情：{link}")
+    return "\n".join(lines)
+
+
+def calendar_alarm_text(kind_title: str, stage: int) -> str:
+    left = "今天是期限最后一天" if stage == 0 else f"剩余 {stage} 个工作日"
+    return f"提醒：{kind_title}，{left}"
+
+NOTIFICATION_TYPES["gov.catalog.notification.undeliverable"] = ("无法送达", "undeliverable")
+
+MAIL_FROM_NAME = "雨花区政务数据资源目录时限监督"
+
+
+def truncated_note(link: str | None) -> str:
+    return "……（说明过长已截断，完整内容见详情链接）" if link else "……（说明过长已截断，完整内容见仪表盘）"
+# ------------------------------------------------------------------ the yearly evaluation as a workbook (Excel)
+
+XLSX_SHEETS: dict[str, Pair] = {  # sheet names: at most 31 characters, none of []:*?/\
+    "departments": ("部门评价", "Per department"),
+    "articles": ("违规（按条款）", "Violations by article"),
+    "obligations": ("计入的义务", "Counted obligations"),
+    "chart": ("按时率图表", "On-time rate chart"),
+}
+
+# Per-department sheet; the rule columns ("violations_by_rule") follow RULES_SHORT, prefixed by XLSX_RULE_PREFIX.
+XLSX_DEPARTMENT_COLUMNS: dict[str, Pair] = {
+    "name": ("部门", "Department"), "department": ("代码", "Code"), "obligations": ("义务", "Obligations"),
+    "on_time": ("按时完成", "On time"), "late": ("逾期完成", "Late"), "open": ("未到期", "Open"),
+    "overdue": ("已逾期", "Overdue"), "on_time_rate": ("按时率", "On-time rate"), "violations": ("违规", "Violations"),
+    "average_working_days_taken": ("平均用时（工作日）", "Average working days taken"),
+}
+XLSX_RULE_PREFIX: Pair = ("违规：", "Violations: ")
+
+XLSX_COUNTED_COLUMNS: dict[str, Pair] = {
+    "department_name": ("部门", "Department"), "department": ("代码", "Code"), "kind": ("义务类型", "Obligation"),
+    "article": ("条款", "Article"), "start_day": ("起算日", "Start day"), "working_days": ("期限（工作日）", "Working days"),
+    "due_date": ("截止日", "Due date"), "provisional": ("暂定期限", "Provisional"), "status": ("状态", "Status"),
+    "outcome": ("评价计为", "Counted as"), "completed_at": ("完成时间", "Completed at"),
+    "working_days_taken": ("用时（工作日）", "Working days taken"), "trigger_summary": ("触发事件", "Trigger"),
+    "trigger_event_id": ("触发事件编号", "Trigger event id"), "policy_id": ("适用政策", "Policy"),
+    "policy_version": ("政策版本", "Policy version"), "id": ("义务编号", "Obligation id"),
+}
+
+# What each obligation counts as in the evaluation (models.evaluation.outcome; None: cancelled, not judged).
+OUTCOMES: dict[str, Pair] = {
+    "on_time": ("按时完成", "On time"), "late": ("逾期完成", "Late"), "overdue": ("已逾期", "Overdue"),
+    "open": ("未到期", "Open"), "": ("不计入（已撤销）", "Not counted (cancelled)"),
+}
+YES_NO: dict[bool, Pair] = {True: ("是", "yes"), False: ("否", "no")}
+XLSX_TIME_NOTE: Pair = ("时间均为北京时间（UTC+8）", "Times are Beijing time (UTC+8)")
+XLSX_NO_POLICY: Pair = ("（该年度没有适用的政策）", "(no policy applies to this year)")
+DASHBOARD_EXPORTS: dict[str, Pair] = {"download_xlsx": ("下载 Excel 表格", "Download as Excel")}
+DASHBOARD.update(DASHBOARD_EXPORTS)  # served with the other labels by catalog()
+
+
+def evaluation_workbook_title(year: int, as_of: datetime, policies: list[str]) -> str:
+    """The title row of every sheet: the year, the as-of time and the policies the year was judged under."""
+    applied = "；".join(policies) if policies else XLSX_NO_POLICY[0]
+    return f"{evaluation_title(year, as_of)} — 适用政策：{applied} — {XLSX_TIME_NOTE[0]}"
+
+
+# ------------------------------------------------------------------ dead letters (catalog-tracker dead-letters list)
+
+DEAD_LETTER_COLUMNS: tuple[Pair, ...] = (
+    ("拒收时间", "Rejected at"), ("原消息位置", "Where it was read"), ("事件编号", "Event id"),
+    ("重投次数", "Redrives"), ("原因", "Reason"), ("死信编号", "Dead letter id"),
+)
+DEAD_LETTER_SUPERSEDED: Pair = ("已重投并再次拒收，见", "redriven and rejected again, see")

@@ -6,23 +6,76 @@ worker keeps computing deadlines on an old calendar. Only the relay lease
 holder then reschedules the open obligations (once for the cluster; the
 rescheduled events have deterministic ids anyway). ``POST /api/calendar/reload``
 does the same on demand.
+
+Each tick also gives ``DailyNoticeWarning`` a look: once a day by the tracker's clock
+(Asia/Shanghai date), from 1 November, it logs that next year's notice is missing and how
+many open obligations are provisional because of it.
 """
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
 
+class DailyNoticeWarning:
+    """Logs the missing-next-notice warning once per local day of ``clock`` (nothing when there is none)."""
+
+    def __init__(self, clock: Any, read_warning: Callable[[datetime], dict | None]):
+        self.clock = clock  # models.clock.Clock
+        self.read_warning = read_warning  # now -> models.sql.queries.missing_notice(...) or None
+        self._logged_for: date | None = None
+
+    def check(self) -> dict | None:
+        from models.clock import SHANGHAI
+
+        now = self.clock.now()
+        today = now.astimezone(SHANGHAI).date()
+        if today == self._logged_for:
+            return None
+        try:
+            warning = self.read_warning(now)
+        except Exception as exc:  # noqa: BLE001 - a database hiccup: try again on the next tick
+            log.error("could not check for next year's holiday notice: %s", exc)
+            return None
+        self._logged_for = today
+        if warning is not None:
+            log.warning("%s | %s", warning["message_zh"], warning["message_en"])
+        return warning
+
+
+def notice_reader(engine: Any, calendar: Any) -> Callable[[datetime], dict | None]:
+    """``read_warning`` for DailyNoticeWarning: the warning with its count, read from SQL."""
+
+    def read(now: datetime) -> dict | None:
+        from sqlalchemy.orm import Session
+
+        from models.sql import queries
+
+        with Session(engine) as session:
+            return queries.missing_notice(session, now, calendar=calendar)
+
+    return read
+
+
 class CalendarWatcher:
-    def __init__(self, calendar: Any, reschedule: Callable[[Any, Any], int]):
+    def __init__(self, calendar: Any, reschedule: Callable[[Any, Any], int],
+                 daily: DailyNoticeWarning | None = None):
         self.calendar = calendar  # calendars.LiveCalendar
         self.reschedule = reschedule  # models.service.Tracker.reschedule_for_calendar
+        self.daily = daily
         self._last_error: str | None = None
 
     def check(self, is_holder: bool) -> int:
         """Reload if the files changed; on the holder, reschedule. Returns how many obligations moved."""
+        moved = self._reload(is_holder)
+        if self.daily is not None:
+            self.daily.check()  # after a reload, so a notice just added is no longer reported missing
+        return moved
+
+    def _reload(self, is_holder: bool) -> int:
         try:
             changed = self.calendar.reload_if_changed()
         except Exception as exc:  # noqa: BLE001 - a bad notice file: keep the old calendar, say so once

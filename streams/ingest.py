@@ -47,6 +47,10 @@ class KafkaOrigin:
     def reference(self) -> tuple[str, ...]:
         return (self.topic, str(self.partition), str(self.offset))
 
+    def log_fields(self) -> dict[str, Any]:
+        """Where it was read, as ``extra=`` of a log call (JSON logs carry them as fields)."""
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
+
     def record(self) -> dict[str, Any]:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset,
                 "value_base64": _b64(self.value), "key_base64": _b64(self.key),
@@ -74,7 +78,7 @@ def decode_message(topic: str, partition: int, offset: int, key: bytes | None, v
     except InvalidEvent as exc:
         return Rejected(origin, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream: dead-letter it
-        log.exception("parser failed on %s[%d]@%d", topic, partition, offset)
+        log.exception("parser failed on %s[%d]@%d", topic, partition, offset, extra=origin.log_fields())
         return Rejected(origin, f"the message could not be parsed: {type(exc).__name__}: {exc}")
     return Accepted(event, origin)
 
@@ -132,6 +136,15 @@ class BatchApplier:
         self.stats.rejected += sum(1 for item in items if isinstance(item, Rejected))
         self.stats.accepted += sum(1 for item in items if isinstance(item, Accepted))
         self.stats.last_batch_at = time.time()
+        log_dead_letters(result)
         if self.on_applied is not None:
             self.on_applied(result)
         return result
+
+
+def log_dead_letters(result: Any) -> None:
+    """One info line per input the batch dead-lettered (no traceback: bad input is expected), with where it was."""
+    for dead in getattr(result, "dead_letters", ()):
+        where = dead.origin.log_fields() if isinstance(dead.origin, KafkaOrigin) else {}
+        log.info("dead-lettered %s: %s", "/".join(map(str, where.values())) or "an input", dead.reason,
+                 extra={**where, "event_id": dead.event_id, "reason": dead.reason})

@@ -238,7 +238,8 @@ def read_event_ids(consumer: KafkaConsumer, tp: TopicPartition, start: int, time
         try:
             batches = consumer.poll(timeout_ms=100)
         except Exception as exc:  # noqa: BLE001 - e.g. offset out of range: the broker lost what we recorded
-            log.error("relay recovery: cannot read %s from offset %d: %r", tp, start, exc)
+            log.error("relay recovery: cannot read %s from offset %d: %r", tp, start, exc,
+                      extra={"topic": tp.topic, "partition": tp.partition, "offset": start})
             return found
         for record in batches.get(tp, ()):
             event_id = ce.event_id(record.value, record.headers or ())

@@ -25,6 +25,7 @@ REMINDERS = "catalog.notifications.reminders"
 VIOLATIONS = "catalog.notifications.violations"
 OBLIGATIONS = "catalog.obligations"
 DEAD_LETTERS = "catalog.dead-letters"
+UNDELIVERABLE = "catalog.notifications.undeliverable"  # deliveries given up (issue 14)
 
 TYPES_OF_TOPIC: dict[str, tuple[str, ...]] = {
     REGULATION_CHANGES: (ev.REGULATION_CHANGED,),
@@ -37,10 +38,12 @@ TYPES_OF_TOPIC: dict[str, tuple[str, ...]] = {
     OBLIGATIONS: (ev.OBLIGATION_OPENED, ev.OBLIGATION_COMPLETED, ev.OBLIGATION_RESCHEDULED,
                   ev.OBLIGATION_CANCELLED),
     DEAD_LETTERS: (ev.EVENT_REJECTED,),
+    UNDELIVERABLE: (ev.NOTIFICATION_UNDELIVERABLE,),
 }
 TOPIC_OF_TYPE: dict[str, str] = {type_: topic for topic, types in TYPES_OF_TOPIC.items() for type_ in types}
 INPUT_TOPICS: tuple[str, ...] = (REGULATION_CHANGES, DUTY_CHANGES, CATALOG_UPDATES, DATA_OBJECTIONS, DATA_ACTIVITIES)
-OUTPUT_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS, OBLIGATIONS, DEAD_LETTERS)
+OUTPUT_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS, OBLIGATIONS, DEAD_LETTERS, UNDELIVERABLE)
+NOTIFICATION_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS)  # what the notifier delivers to people
 
 
 def topic_of_type(event_type: str) -> str:

@@ -19,6 +19,7 @@ import faust
 import mode
 from aiohttp import web
 
+from config.logs import faust_worker_options
 from config.settings import Settings
 from streams.ingest import BatchApplier
 from streams.leader import LeaderDuties
@@ -40,6 +41,7 @@ class WorkerParts:
     leader: LeaderDuties  # the lease holder's tick and relay
     relay: OutboxRelay  # the leader's relay (its counters feed status())
     api_app: Callable[[Callable[[], dict]], web.Application] | None = None  # the HTTP API, given status()
+    notifier: Any = None  # streams.notify.Notifier: delivery to people, when a channel is configured
 
 
 class ApiService(mode.Service):
@@ -76,6 +78,20 @@ class LeaderService(mode.Service):
 
     async def on_stop(self) -> None:
         await self.leader.stop()
+
+
+class NotifierService(mode.Service):
+    """Delivery to people (``streams.notify.Notifier``) as a mode service, started and stopped with the worker."""
+
+    def __init__(self, notifier: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.notifier = notifier
+
+    async def on_start(self) -> None:
+        self.notifier.start()
+
+    async def on_stop(self) -> None:
+        await self.notifier.stop()
 
 
 class HardExitingWorker(faust.Worker):
@@ -125,10 +141,13 @@ class Worker:
                           "last_error": leader.last_error},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
                       "last_error": relay.last_error},
+            **({"notify": self.parts.notifier.status()} if self.parts.notifier is not None else {}),
         }
 
     def services(self) -> list[mode.Service]:
         services: list[mode.Service] = [LeaderService(self.leader)]
+        if self.parts.notifier is not None:
+            services.append(NotifierService(self.parts.notifier))
         if self.parts.api_app is not None:
             services.append(ApiService(self.parts.api_app(self.status), self.settings.http_host,
                                        self.settings.http_port))
@@ -143,7 +162,8 @@ class Worker:
             print(f"catalog-tracker worker: cannot create or find the topics on "
                   f"KAFKA_BOOTSTRAP_SERVERS={self.settings.kafka_bootstrap_servers}: {exc!r}", file=sys.stderr)
             return 1
-        faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False)
+        faust_worker = HardExitingWorker(self.app, *self.services(), loglevel=loglevel, redirect_stdouts=False,
+                                         **faust_worker_options(self.settings, loglevel))  # TRACKER_LOG_FORMAT
         # A tick that waits for a long relay round is simply skipped: not worth a warning each time.
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         faust_worker.grace_seconds = grace_seconds

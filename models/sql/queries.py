@@ -16,9 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import wording
+from models.clock import SHANGHAI
 from models.departments import DepartmentRegistry
 from models.evaluation import Tally
 from models.evaluation import as_of as evaluation_as_of
+from models.evaluation import outcome as evaluation_outcome
 from models.obligations import COMPLETED, OPEN, OVERDUE, counts_as_overdue, past_deadline
 from models.sql import tables as t
 
@@ -221,6 +223,28 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
             "reminders": reminders, "as_of": now}
 
 
+# ------------------------------------------------------------------ next year's holiday notice
+
+def count_open_obligations_touching(session, first_day: date, last_day: date) -> int:
+    """Open obligations whose counting interval (start_day, due_date] has a day in [first_day, last_day].
+
+    From the dates, not the stored ``provisional`` flag, so the count is right even
+    before a calendar reload has refreshed the flags of obligations opened earlier.
+    """
+    c = t.obligations.c
+    return session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(
+        c.status == OPEN, c.due_date >= first_day, c.start_day < last_day, c.due_date > c.start_day)).scalar_one()
+
+
+def missing_notice(session, now: datetime, *, calendar=None) -> dict[str, Any] | None:
+    """The missing-next-notice warning due at ``now`` (``calendars.missing_notice_warning``), counted, or None."""
+    from calendars import missing_notice_warning
+
+    warning = missing_notice_warning(now.astimezone(SHANGHAI).date(), _calendar(calendar),
+                                     lambda first, last: count_open_obligations_touching(session, first, last))
+    return warning.to_dict() if warning is not None else None
+
+
 # ------------------------------------------------------------------ yearly evaluation (第二十四条)
 
 def catalog_sizes(session, at: datetime) -> list[tuple[str, int]]:
@@ -262,3 +286,44 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
                                .where(v.event_day >= first, v.event_day <= last)).mappings():
         tally.add_violation(row["department"], row["rule"], row["articles"])
     return tally.report(year, at, [(d.code, d.name) for d in registry])
+
+
+# ------------------------------------------------------------------ the iCalendar feed (issue 14)
+
+def calendar_feed_rows(session, department: str) -> list[dict[str, Any]]:
+    """A department's unfinished obligations with how often and when their deadline last moved."""
+    history = t.obligation_history.c
+    moves = (sa.select(history.obligation_id, sa.func.count().label("reschedules"),
+                       sa.func.max(history.at).label("last_moved"))
+             .where(history.what == "rescheduled").group_by(history.obligation_id).subquery())
+    query = (sa.select(t.obligations, moves.c.reschedules, moves.c.last_moved)
+             .outerjoin(moves, moves.c.obligation_id == t.obligations.c.id)
+             .where(t.obligations.c.department == department, t.obligations.c.status.in_(("open", "overdue")))
+             .order_by(t.obligations.c.due_date, t.obligations.c.id))
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def counted_obligations(session, registry: DepartmentRegistry, year: int,
+                        now: datetime | None = None) -> list[dict[str, Any]]:
+    """The obligations ``evaluation(year)`` counts, one dict each, with what each counts as (``outcome``).
+
+    Same selection (start day in ``year``) and the same as-of instant as ``evaluation``, so these rows add up
+    to its figures; ordered by department as the registry lists them, then start day and id.
+    """
+    at = evaluation_as_of(year, now)
+    c = t.obligations.c
+    rows = session.execute(
+        sa.select(c.id, c.department, c.kind, c.article, c.start_day, c.working_days, c.due_date, c.due_end,
+                  c.provisional, c.status, c.on_time, c.completed_at, c.working_days_taken, c.trigger_event_id,
+                  c.trigger_summary, c.policy_id, c.policy_version)
+        .where(c.start_day >= date(year, 1, 1), c.start_day <= date(year, 12, 31))
+        .order_by(c.department, c.start_day, c.id)).mappings().all()
+    order = {department.code: n for n, department in enumerate(registry)}
+    result = []
+    for row in rows:
+        item = {key: row[key] for key in row.keys() if key != "due_end"}
+        item["department_name"] = registry.name_of(row["department"])
+        item["outcome"] = evaluation_outcome(row["status"], row["on_time"], past_deadline(row["due_end"], at))
+        result.append(item)
+    result.sort(key=lambda item: (order.get(item["department"], len(order)), item["department"]))  # stable
+    return result

@@ -82,7 +82,7 @@ obligations = sa.Table(
     sa.Column("working_days_taken", sa.Integer(), nullable=True),
     sa.Column("opened_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
-    sa.Column("resource_code", sa.String(256), nullable=True),  # 0002: data-aggregation / data-opening
+    sa.Column("resource_code", sa.String(256), nullable=True),  # 0003: data-aggregation / data-opening
     sa.Column("period", sa.String(16), nullable=True),
 )
 sa.Index("ix_obligations_due_reminder", obligations.c.status, obligations.c.next_reminder_at)
@@ -130,7 +130,7 @@ violations = sa.Table(
     sa.Column("policy_id", sa.String(128), nullable=False),
     sa.Column("explanation", sa.Text(), nullable=False),
     sa.Column("detail", sa.JSON(), nullable=False),
-    sa.Column("obligation", sa.String(64), nullable=True),  # 0002: the obligation's kind
+    sa.Column("obligation", sa.String(64), nullable=True),  # 0003: the obligation's kind
     sa.Column("resource_code", sa.String(256), nullable=True),
     sa.Column("period", sa.String(16), nullable=True),
 )
@@ -158,7 +158,7 @@ unassessed_events = sa.Table(
     sa.Column("event", sa.JSON(), nullable=False),
 )
 
-# ------------------------------------------------------------------ the catalog register (0002)
+# ------------------------------------------------------------------ the catalog register (0003)
 
 catalog_resources = sa.Table(
     "catalog_resources", metadata,
@@ -254,3 +254,40 @@ leases = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+
+# The delivery log (issue 14): one row per (notification, channel, recipient), written before the send
+# (claimed, attempts + 1) and after it (sent / failed with the reason / pending again with a later not_before).
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("notification_id", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("recipient", sa.String(256), nullable=False),
+    sa.Column("recipient_label", sa.Text(), nullable=False),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("obligation_id", sa.String(64), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("address", sa.String(320), nullable=True),
+    sa.Column("mentions", sa.JSON(), nullable=False),
+    sa.Column("greeting", sa.Text(), nullable=False),
+    sa.Column("notice", sa.JSON(), nullable=True),
+    sa.Column("cloudevent", sa.JSON(), nullable=True),
+    sa.Column("digest_key", sa.String(512), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("not_before", UTCDateTime(), nullable=False),
+    sa.Column("claimed_by", sa.String(256), nullable=True),
+    sa.Column("claimed_until", UTCDateTime(), nullable=True),
+    sa.Column("last_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("notification_id", "channel", "recipient", name="uq_deliveries_key"),
+)
+sa.Index("ix_deliveries_due", deliveries.c.status, deliveries.c.not_before)
+sa.Index("ix_deliveries_robot_rate", deliveries.c.channel, deliveries.c.recipient, deliveries.c.last_attempt_at)
+sa.Index("ix_deliveries_digest", deliveries.c.digest_key, deliveries.c.status)
+sa.Index("ix_deliveries_obligation", deliveries.c.obligation_id)
+sa.Index("ix_deliveries_department", deliveries.c.department, deliveries.c.status)

@@ -37,7 +37,8 @@ def topic_prefix():
 def pipeline(bootstrap_servers, topic_prefix, database_url, tmp_path):
     """Topics, a file clock, a publisher, an output reader and a way to start real workers.
 
-    Workers are stopped (SIGTERM, then kill) when the test ends, before its database is dropped.
+    Workers are stopped (SIGTERM, then kill) when the test ends, before its database is dropped; then every
+    output the test read is checked against the AsyncAPI document (``tests.contract_check``).
     """
     from tests.e2e.harness import Pipeline
 
@@ -46,3 +47,5 @@ def pipeline(bootstrap_servers, topic_prefix, database_url, tmp_path):
         yield pipe
     finally:
         pipe.close()
+    # Every output the test read is what the AsyncAPI document describes (schema and fields).
+    assert pipe.output.contract_problems == [], "\n".join(pipe.output.contract_problems[:20])

@@ -15,8 +15,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from cli import worker_process
 from models.clock import SHANGHAI
 from models.cloudevents import encode as encode_cloudevent
-from streams.topics import OUTPUT_TOPICS
 from streams.broker import wait_until
+from streams.topics import OUTPUT_TOPICS
+from tests.contract_check import message_problems
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 2
@@ -86,6 +87,7 @@ class OutputReader:
         self._partitions = partitions
         self._assigned = False
         self.records: dict[str, list] = {topic: [] for topic in OUTPUT_TOPICS}
+        self.contract_problems: list[str] = []
 
     def _assign(self) -> bool:
         if not self._assigned:
@@ -105,6 +107,8 @@ class OutputReader:
             return
         for tp, batch in self.consumer.poll(timeout_ms=100).items():
             self.records[tp.topic[len(self.prefix):]].extend(batch)
+            for record in batch:  # every output must be what the AsyncAPI document says
+                self.contract_problems.extend(message_problems(record.value))
 
     def events(self, topic: str) -> list[dict]:
         return [json.loads(record.value) for record in self.records[topic]]
@@ -144,8 +148,7 @@ class Pipeline:
     START = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 
     def __init__(self, bootstrap_servers: str, prefix: str, database_url: str, tmp_path: Path, **env_overrides: str):
-        from streams.topics import ensure_topics
-        from streams.topics import INPUT_TOPICS
+        from streams.topics import INPUT_TOPICS, ensure_topics
 
         self.bootstrap_servers = bootstrap_servers
         self.prefix = prefix

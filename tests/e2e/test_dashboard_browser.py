@@ -117,7 +117,9 @@ def text_of(driver, css: str) -> str:
 
 
 def rows_with(driver, text: str) -> list[str]:
-    rows = driver.execute_script("return Array.from(document.querySelectorAll('main tbody tr')).map(r => r.innerText);")
+    """Rows of the page's obligation and violation tables (not the list of departments without contacts)."""
+    rows = driver.execute_script("return Array.from(document.querySelectorAll("
+                                 "'main table:not(#missing-contacts) tbody tr')).map(r => r.innerText);")
     return [row for row in rows if text in row]
 
 
@@ -234,6 +236,7 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
                 if row["on_time_rate"] is not None}
     assert bars == pytest.approx(expected)
     assert bars["区卫生健康局"] == 1.0 and bars["区教育局"] == 0.0
+    _download_link_gives_the_workbook(browser, worker, expected)
 
     # English switch.
     browser.get(base + "/?poll=300#/")
@@ -243,3 +246,23 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
     assert "Overdue" in text_of(browser, "#counts") and "Departments" in text_of(browser, "nav")
     assert text_of(browser, "#lang") == "中文"
 
+
+
+def _download_link_gives_the_workbook(browser, worker, rates: dict) -> None:
+    """The evaluation page's link downloads the year's workbook, whose chart plots the rates the page shows."""
+    import io
+    import urllib.request
+
+    from openpyxl import load_workbook
+
+    from models import wording
+
+    ((href,),) = attributes(browser, "a#evaluation-xlsx", "href")
+    assert href == "/api/evaluation/2026.xlsx"
+    assert text_of(browser, "a#evaluation-xlsx") == wording.DASHBOARD["download_xlsx"][0]
+    with urllib.request.urlopen(worker.base_url + href, timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+        book = load_workbook(io.BytesIO(response.read()))
+    chart_sheet = book[wording.XLSX_SHEETS["chart"][0]]
+    assert len(chart_sheet._charts) == 1
+    assert dict(chart_sheet.iter_rows(min_row=3, values_only=True)) == pytest.approx(rates)

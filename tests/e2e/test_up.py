@@ -97,6 +97,15 @@ def test_up_starts_everything_publishes_the_demo_and_stops_on_ctrl_c(tmp_path: P
         # the demo's last message is not a CloudEvent: the worker rejects it (dead letter) and goes on
         wait_until(lambda: get_json(base + "/api/health")[1]["worker"]["ingest"]["rejected"] >= 1, 30,
                    interval=0.1, what="the demo's bad message to be rejected")
+        # The violations reach the heads and the data resource center in up's own mail catcher (issue 14).
+        assert output.find(r"local mail catcher smtp://127\.0\.0\.1:\d+")
+        mail = wait_until(lambda: output.find(r"mail\s+→ (\S+@example\.gov\.cn).*【红色预警】.*\((vi-[0-9a-f]{32})"), 60,
+                          interval=0.1, what="a violation mailed to the local mail catcher")
+        assert mail.group(1) in {"wangwu@example.gov.cn", "zhangsan@example.gov.cn", "zhushi@example.gov.cn",
+                                 "qinyi@example.gov.cn"}
+        _, delivery = get_json(base + "/api/delivery")
+        assert delivery["channels"] == ["email"] and {"department": "cgj", "department_name": "区城市管理和综合执法局",
+                                                      "lacks": ["staff", "head"]} in delivery["missing_contacts"]
     finally:
         interrupt(process)
     assert process.returncode == 0, "\n".join(output.lines)

@@ -186,3 +186,31 @@ def test_calendar_reload_with_a_new_notice_reschedules_open_obligations(database
     assert after["provisional"] is False
     assert body["rescheduled"] == 1
     context.engine.dispose()
+
+
+def test_evaluation_as_an_excel_download(api_context):
+    import io
+
+    from openpyxl import load_workbook
+
+    from models import wording
+    from models.exports.evaluation_workbook import CONTENT_TYPE
+
+    async def run():
+        async with TestClient(TestServer(build_api(api_context))) as client:
+            response = await client.get("/api/evaluation/2026.xlsx")
+            return response.status, response.content_type, response.headers, await response.read()
+
+    status, content_type, headers, body = asyncio.run(run())
+    assert (status, content_type) == (200, CONTENT_TYPE)
+    assert headers["Content-Disposition"] == 'attachment; filename="evaluation-2026.xlsx"'
+    book = load_workbook(io.BytesIO(body))
+    assert book.sheetnames == [pair[0] for pair in wording.XLSX_SHEETS.values()]
+    assert "截至 2026-03-17 10:00" in book.worksheets[0]["A1"].value  # the API's clock, as GET /api/evaluation
+    counted = book[wording.XLSX_SHEETS["obligations"][0]]
+    assert sorted(row[1] for row in counted.iter_rows(min_row=3, values_only=True)) == ["czj", "jyj", "mzj"]
+    assert len(book[wording.XLSX_SHEETS["chart"][0]]._charts) == 1
+    # the JSON route beside it still answers, and a bad year is the usual JSON 400
+    assert call(api_context, "GET", "/api/evaluation/2026")[1]["year"] == 2026
+    status, body = call(api_context, "GET", "/api/evaluation/1999.xlsx")
+    assert status == 400 and body["parameter"] == "year"

@@ -42,7 +42,11 @@ def test_show_lists_rest_and_make_up_days_of_a_notice_year():
     result = run("show", "2026")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "国办发明电〔2025〕7号" in out and "暂定" not in out
+    assert "国办发明电〔2025〕7号" in out
+    # Only the year-end window waits for the 2027 notice; no day of the year itself is provisional.
+    assert [line for line in out.splitlines() if "暂定" in line] == [
+        "2026-12-26 至 2026-12-31：暂定 — 2027 年的国务院节假日安排尚未载入，往年的通知曾调整上一年年末的日期"]
+    assert "暂定" not in run("show", "2025").stdout
     make_up = out.split("\n调休上班 [")[1]
     for day in ("2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"):
         assert day in make_up, day

@@ -128,7 +128,9 @@ def test_provisional_year_2027_is_named_by_results_touching_it(cal):
     assert across.provisional and across.provisional_years == (2027,)
     assert cal.provisional_years_between(date(2026, 6, 1), date(2029, 1, 1)) == (2027, 2028, 2029)
     assert cal.provisional_years_between(date(2029, 1, 1), date(2026, 6, 1)) == (2027, 2028, 2029)
-    assert cal.provisional_years_between(date(2026, 6, 1), date(2026, 12, 31)) == ()
+    assert cal.provisional_years_between(date(2026, 6, 1), date(2026, 12, 25)) == ()
+    # 26–31 December 2026 wait for the 2027 notice too (the year-end window, see test_calendar_window).
+    assert cal.provisional_years_between(date(2026, 6, 1), date(2026, 12, 31)) == (2027,)
     explanation = cal.explain(date(2026, 12, 20), 10)
     assert "2027" in explanation.text_zh() and "暂定" in explanation.text_zh()
     assert "PROVISIONAL" in explanation.text_en() and "2027" in explanation.text_en()

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ADAPTER_LIBRARIES = ("sqlalchemy", "alembic", "faust", "mode", "kafka", "aiokafka", "aiohttp", "psycopg2")
-PROJECT_PACKAGES = ("models", "calendars", "config", "streams", "api", "cli")
+ADAPTER_LIBRARIES = ("sqlalchemy", "alembic", "faust", "mode", "kafka", "aiokafka", "aiohttp", "psycopg2", "icalendar",
+                     "aiosmtpd")
+PROJECT_PACKAGES = ("models", "calendars", "config", "streams", "api", "cli", "delivery")
 
 
 def module_name(path: Path) -> str:

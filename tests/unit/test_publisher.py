@@ -205,6 +205,69 @@ def test_cli_refuses_a_department_missing_from_the_registry(capsys):
     assert json.loads(capsys.readouterr().out)["data"]["counterpart_departments"] == ["mzj"]
 
 
+def _valid_event_bytes(**data_changes) -> bytes:
+    """A regulation change as a file would hold it (valid unless ``data_changes`` spoil it)."""
+    return ce.encode({"specversion": "1.0", "id": "R-9", "source": "/yuhua/legal-affairs",
+                      "type": ev.REGULATION_CHANGED, "time": "2026-03-02T10:00:00+08:00",
+                      "datacontenttype": "application/json",
+                      "data": {"regulation_id": "R-9", "title": "长沙市政务数据共享条例", "change_kind": "amended",
+                               "changed_on": "2026-03-02", "affected_departments": ["jyj", "mzj"], **data_changes}})
+
+
+@pytest.fixture
+def no_producer(monkeypatch):
+    """--validate-only must never make a Kafka producer."""
+    import streams.publisher
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("--validate-only tried to make a Kafka producer")
+
+    monkeypatch.setattr(streams.publisher, "_kafka_producer", refuse)
+    monkeypatch.setattr("kafka.KafkaProducer", refuse)
+
+
+def test_validate_only_accepts_a_valid_event_and_sends_nothing(tmp_path, capsys, no_producer):
+    from cli.main import main
+
+    path = tmp_path / "event.json"
+    path.write_bytes(_valid_event_bytes())
+    assert main(["publish", "--validate-only", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "valid gov.catalog.regulation.changed id=R-9" in out
+    assert "catalog.regulation-changes" in out and "nothing sent" in out
+
+
+@pytest.mark.parametrize("content, reason", [
+    (_valid_event_bytes(changed_on="2026-02-30"), "data.changed_on"),
+    (_valid_event_bytes(affected_departments=["jyj", "yh-nowhere"]), "yh-nowhere"),
+    (b'{"specversion": "1.0", "id": "x"', "not JSON"),
+    (_valid_event_bytes().replace(b"gov.catalog.regulation.changed", b"gov.catalog.obligation.opened"),
+     "unknown type"),
+])
+def test_validate_only_refuses_an_invalid_event_with_the_reason(tmp_path, capsys, no_producer, content, reason):
+    from cli.main import main
+
+    path = tmp_path / "event.json"
+    path.write_bytes(content)
+    assert main(["publish", "--validate-only", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} is not a valid event" in err and reason in err, err
+
+
+def test_validate_only_reads_standard_input_and_reports_a_missing_file(tmp_path, capsys, monkeypatch, no_producer):
+    import io
+
+    from cli.main import main
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(_valid_event_bytes())))
+    assert main(["publish", "--validate-only", "-"]) == 0
+    assert capsys.readouterr().out.startswith("standard input: valid")
+    assert main(["publish", "--validate-only", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["publish", "--validate-only", "x.json", "objection", "--dry-run"]) == 2  # one or the other
+    assert main(["publish"]) == 2  # neither: the usage
+
+
 class FakeConsumer:
     """High-water marks and positions as kafka-python reports them after a fetch."""
 

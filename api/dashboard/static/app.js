@@ -215,7 +215,7 @@
   var views = {
     overview: {
       paths: function () { return ["/api/obligations?status=open&limit=1000", "/api/obligations?status=overdue&limit=1000",
-                                   "/api/violations?limit=10"]; },
+                                   "/api/violations?limit=10"].concat(DELIVERY_OVERVIEW_PATHS); },
       render: function (answers) {
         var open = list(answers[0], "obligations"), overdue = list(answers[1], "obligations");
         var active = sortByDue(open.concat(overdue.filter(function (o) {
@@ -233,7 +233,8 @@
           card("overdue", t("overdue"), counts.overdue) +
           card("violations", t("violations"), answers[2] && answers[2].total !== undefined ? answers[2].total : violations.length) +
           "</div><h2>" + t("attention") + "</h2>" + obligationRows(active) +
-          "<h2>" + t("recent_violations") + "</h2>" + violationRows(violations);
+          "<h2>" + t("recent_violations") + "</h2>" + violationRows(violations) +
+          deliveryOverview(answers[3], answers[4]);
       }
     },
     departments: {
@@ -279,7 +280,7 @@
               esc(kindText(r.ob.kind)) + "</a>" + (r.ob.trigger_summary ? '<div class="muted">' + esc(r.ob.trigger_summary) + "</div>" : "") +
               "</td><td>" + esc(r.ob.due_date || "") + "</td><td>" + esc(r.left === undefined ? r.stage : r.left) + "</td></tr>";
           }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
-        return "<h1>" + esc(name) + ' <span class="muted">' + esc(code) + '</span></h1><div class="cards">' +
+        return "<h1>" + esc(name) + ' <span class="muted">' + esc(code) + "</span>" + icsLink(code) + '</h1><div class="cards">' +
           card("open", t("open"), c.open) + card("soon", t("due_soon"), c.soon) + card("overdue", t("overdue"), c.overdue) +
           card("done", t("on_time"), c.completed) + card("late", t("late"), c.late) + card("violations", t("violations"), violations.length) +
           "</div><h2>" + t("all_obligations") + "</h2>" + obligationRows(obligations) +
@@ -296,7 +297,7 @@
       render: function (answers, arg) { return resourceView(answers[0], splitResource(arg)); }
     },
     obligation: {
-      paths: function (id) { return ["/api/obligations/" + encodeURIComponent(id)]; },
+      paths: function (id) { return ["/api/obligations/" + encodeURIComponent(id)].concat(obligationDeliveryPaths(id)); },
       render: function (answers, id) {
         var ob = answers[0];
         if (!ob) return "<h1>" + t("not_found") + "</h1><p>" + esc(id) + "</p>";
@@ -349,6 +350,7 @@
           (text ? '<details class="fulltext"><summary>' + t("full_text") + '</summary><pre class="explain">' + esc(text) + "</pre></details>" : "") +
           "<h2>" + t("reminders_sent") + "</h2>" + reminderHtml +
           "<h2>" + t("violations") + "</h2>" + violationHtml +
+          obligationDeliveries(answers[1], answers[2]) +
           "<h2>" + t("history") + "</h2>" + historyHtml;
       }
     },
@@ -376,7 +378,8 @@
               "</td><td>" + esc(num(r.open)) + "</td><td>" + (rate === null ? "-" : (rate * 100).toFixed(1) + "%") + "</td><td>" +
               esc(Object.keys(byArticle).map(function (a) { return a + " × " + byArticle[a]; }).join("；")) + "</td></tr>";
           }).join("") + "</tbody></table>" : '<p class="muted">' + t("no_chart") + "</p>";
-        return "<h1>" + t("evaluation") + " " + picker + "</h1><h2>" + t("chart_title") + "</h2>" + chart(rows) + table;
+        return "<h1>" + t("evaluation") + " " + picker + "</h1>" + xlsxLink(year) + "<h2>" + t("chart_title") + "</h2>" +
+          chart(rows) + table;
       }
     }
   };
@@ -460,11 +463,67 @@
       (list(r.held, "held").length ? unmatchedSection({ unmatched: r.held }) : "");
   }
 
+  /* ---------------------------------------------------------------- delivery (issue 14)
+   * Labels come from GET /api/delivery (models/wording.py), so no sentence is written here. */
+
+  var DELIVERY_OVERVIEW_PATHS = ["/api/delivery", "/api/deliveries?status=failed&limit=50"];
+  var deliveryWording = null;
+  function dw(table, key) {
+    var pair = deliveryWording && deliveryWording[table] && deliveryWording[table][key];
+    return pair ? pick(pair) : key;
+  }
+  function obligationDeliveryPaths(id) {
+    return ["/api/delivery", "/api/deliveries?obligation_id=" + encodeURIComponent(id) + "&limit=500"];
+  }
+  function icsLink(code) {
+    var href = "/api/departments/" + encodeURIComponent(code) + "/deadlines.ics";
+    return ' <a class="ics" id="ics-link" href="' + href + '">' + esc(dw("labels", "ics") === "ics" ? "iCal" : dw("labels", "ics")) + "</a>";
+  }
+  function deliveryTable(items, id) {
+    if (!items.length) return '<p class="muted">' + esc(dw("labels", "none")) + "</p>";
+    var head = ["updated_at", "notification", "channel", "recipient", "level", "status", "attempts", "reason"];
+    return '<table id="' + id + '"><thead><tr><th>' + head.map(function (k) { return esc(dw("labels", k)); }).join("</th><th>") +
+      "</th></tr></thead><tbody>" + items.map(function (d) {
+        return '<tr class="delivery-' + esc(d.status) + '"><td class="nw">' + esc(time(d.updated_at)) + '</td><td class="nw">' +
+          (d.obligation_id ? '<a href="#/obligation/' + encodeURIComponent(d.obligation_id) + '">' + esc(d.notification_id) + "</a>" : esc(d.notification_id)) +
+          "</td><td>" + esc(dw("channels", d.channel)) + "</td><td>" + esc(d.recipient_label) + "</td><td>" + esc(dw("levels", d.level)) +
+          "</td><td>" + esc(dw("statuses", d.status)) + "</td><td>" + esc(d.attempts) + "</td><td>" + esc(d.reason || "") + "</td></tr>";
+      }).join("") + "</tbody></table>";
+  }
+  function deliveryOverview(overview, failed) {
+    if (!overview) return "";
+    deliveryWording = overview.wording || deliveryWording;
+    var channels = (overview.channels || []).map(function (c) { return dw("channels", c); }).join("、");
+    var missing = overview.missing_contacts || [];
+    var missingHtml = missing.length ? '<table id="missing-contacts"><thead><tr><th>' + esc(dw("labels", "department")) + "</th><th>" +
+      esc(dw("labels", "lacks")) + "</th></tr></thead><tbody>" + missing.map(function (m) {
+        return "<tr><td>" + (m.department === "-" ? "-" : deptLink(m.department, m.department_name)) + "</td><td>" +
+          esc(m.lacks.map(function (r) { return dw("roles", r); }).join("、")) + "</td></tr>";
+      }).join("") + "</tbody></table>" : '<p class="muted">' + esc(dw("labels", "none")) + "</p>";
+    return '<section id="delivery"><h2>' + esc(dw("labels", "title")) + '</h2><p id="delivery-channels">' +
+      esc(dw("labels", "channels")) + "：" + esc(channels || dw("labels", "no_channels")) + "</p>" +
+      "<h3>" + esc(dw("labels", "undeliverable")) + "</h3>" + deliveryTable(list(failed, "deliveries"), "undeliverable") +
+      "<h3>" + esc(dw("labels", "missing_contacts")) + " (" + missing.length + ")</h3>" + missingHtml + "</section>";
+  }
+  function obligationDeliveries(overview, answer) {
+    if (overview) deliveryWording = overview.wording || deliveryWording;
+    if (!answer) return "";
+    return "<h2>" + esc(dw("labels", "deliveries")) + "</h2>" + deliveryTable(list(answer, "deliveries"), "deliveries");
+  }
+
   function num(value) { return typeof value === "object" && value !== null ? (value.count || 0) : (value || 0); }
   function rateOf(r) {
     if (r.on_time_rate !== undefined && r.on_time_rate !== null) return Number(r.on_time_rate);
     var due = num(r.on_time) + num(r.late) + num(r.overdue);
     return due ? num(r.on_time) / due : null;
+  }
+
+  /* The same evaluation as an Excel workbook (GET /api/evaluation/{year}.xlsx): figures, articles, obligations, chart. */
+  var EXPORT_TEXT = { download_xlsx: ["下载 Excel 表格", "Download as Excel"] };
+  function xlsxLink(year) {
+    var href = "/api/evaluation/" + encodeURIComponent(year) + ".xlsx";
+    return '<p class="downloads"><a id="evaluation-xlsx" href="' + esc(href) + '" download>' +
+      esc(pick(EXPORT_TEXT.download_xlsx)) + "</a></p>";
   }
 
   /* A horizontal bar per department, in plain SVG (no library, no network). */
@@ -516,8 +575,10 @@
       var health = answers.pop() || {};
       var signature = JSON.stringify(answers);
       /* The tracker's own "now" (a replay's simulated time), then when the page last asked. */
+      var notice = health.missing_notice;  /* next year's holiday notice not loaded (from 1 November) */
       setStatus((health.now ? t("tracker_time") + " " + time(health.now).slice(0, 16) + " · " : "") +
-                t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN"), false);
+                t("updated") + " " + new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN") +
+                (notice ? " · " + (lang === "en" ? notice.message_en : notice.message_zh) : ""), false, !!notice);
       if (!force && signature === lastAnswer) return;
       lastAnswer = signature;
       document.getElementById("view").innerHTML = view.render(answers, current.arg);
@@ -530,10 +591,10 @@
     });
   }
 
-  function setStatus(text, bad) {
+  function setStatus(text, bad, warn) {
     var el = document.getElementById("status");
     el.textContent = text;
-    el.className = "status" + (bad ? " error" : "");
+    el.className = "status" + (bad ? " error" : "") + (warn ? " warning" : "");
   }
 
   function schedule() {

@@ -5,8 +5,8 @@ scheduler's indexed next_period_start; the history of its changes; data activiti
 until their resource appears; resource_code/period on obligations and obligation/resource_code/period
 on violations.
 
-Revision ID: 0002_catalog_register
-Revises: 0001
+Revision ID: 0003
+Revises: 0002 (the delivery log)
 Create Date: 2026-12-01 22:51:21.068445
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0002_catalog_register'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
