@@ -233,8 +233,9 @@ OUTPUTS: dict[str, Record] = {
              _flag("previous_provisional", "the provisional flag before"),
          )),
         (ev.OBLIGATION_CANCELLED, "ObligationCancelled",
-         "An obligation no longer owed (its resource was removed or its cycle changed).", (
+         "An obligation no longer owed (its resource was removed, its cycle changed or it left the open list).", (
              _long_text("reason", "why it was cancelled", required=False),
+             Field("cancelled_at", TIMESTAMP, "when the tracker cancelled it", required=False),
          )),
     )},
     ev.EVENT_REJECTED: Record("EventRejected", "An input that could not be accepted, with its bytes and why.", (

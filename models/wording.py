@@ -67,7 +67,7 @@ ATTRIBUTES: dict[str, Pair] = {
     "desensitized": ("已脱敏", "Desensitized"),
 }
 
-CHANNELS: dict[str, Pair] = {"municipal-platform": ("市政务数据资源管理平台", "the municipal data resource platform")}
+DATA_CHANNELS: dict[str, Pair] = {"municipal-platform": ("市政务数据资源管理平台", "the municipal data resource platform")}
 
 REGISTER_ACTIONS: dict[str, Pair] = {"added": ("列入目录", "added"), "modified": ("修改", "modified"),
                                      "removed": ("移出目录", "removed"), "unchanged": ("未变化", "unchanged")}
@@ -335,7 +335,7 @@ def period_text(period: str, start: date, end: date) -> str:
 def channel_name(channel: str | None) -> str:
     if not channel:
         return "未列明"
-    pair = CHANNELS.get(channel)
+    pair = DATA_CHANNELS.get(channel)
     return f"{pair[0]}（{channel}）" if pair else f"“{channel}”"
 
 
