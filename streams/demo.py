@@ -227,20 +227,27 @@ def publish_feed(publisher: Sender, feed: list[DemoMessage],
                  wait_applied: Callable[[int], None] | None = None) -> int:
     """Send every message of the feed (events validated by the publisher); returns how many.
 
-    The feed tells weeks of history at once. Sent in that order, a regulation
+    The feed tells weeks (and a register months) of history at once. Sent in that order, a regulation
     change would arrive long after its deadline with the department's on-time
-    answer still behind it, and be judged overdue on arrival. So the catalog
-    updates go first; ``wait_applied(n)`` (when given) waits until the tracker
-    has applied ``n`` messages, and then the triggers follow: each update is
-    matched to its trigger as soon as that arrives, on time or late as its
-    ``submitted_at`` says.
+    answer still behind it, and be judged overdue on arrival; and a tick between
+    a catalog update and the activities that fulfil what it opens would judge
+    those overdue too. So the data activities go first (the tracker holds them:
+    their resources are not registered yet), then the catalog updates (which
+    register the resources, judge the held activities and answer nothing yet),
+    and then the triggers: each update is matched to its trigger as soon as that
+    arrives, on time or late as its ``submitted_at`` says. ``wait_applied(n)``
+    (when given) waits until the tracker has applied ``n`` messages in all.
     """
+    activities = [m for m in feed if m.event is not None and m.event["type"] in ev.DATA_ACTIVITY_TYPES]
     answers = [m for m in feed if m.event is not None and m.event["type"] == ev.CATALOG_UPDATED]
-    rest = [m for m in feed if m not in answers]
-    for message in answers:
-        publisher.send_event(message.event)
-    if wait_applied is not None and answers:
-        wait_applied(len(answers))
+    rest = [m for m in feed if m not in activities and m not in answers]
+    sent = 0
+    for group in (activities, answers):
+        for message in group:
+            publisher.send_event(message.event)
+        sent += len(group)
+        if wait_applied is not None and group:
+            wait_applied(sent)
     for message in rest:
         if message.event is not None:
             publisher.send_event(message.event)

@@ -76,9 +76,13 @@ def test_answers_are_published_before_their_triggers():
     waits: list[int] = []
     feed = demo_feed(date(2026, 3, 20), CALENDAR, 15)
     assert publish_feed(Recorder(), feed, waits.append) == len(feed)
+    activities = sum(sent.count(t) for t in ev.DATA_ACTIVITY_TYPES)
     updates = sent.count(ev.CATALOG_UPDATED)
-    assert updates == 5 and sent[:updates] == [ev.CATALOG_UPDATED] * updates
-    assert waits == [updates]  # the tracker is asked to apply the answers before any trigger is sent
+    assert (activities, updates) == (6, 5)
+    assert set(sent[:activities]) <= set(ev.DATA_ACTIVITY_TYPES)  # held until their resources are registered
+    assert sent[activities:activities + updates] == [ev.CATALOG_UPDATED] * updates
+    # the tracker applies the activities, then the answers, before any trigger is sent
+    assert waits == [activities, activities + updates]
     assert len(sent) == len(feed) and "raw" in sent
 
 
@@ -96,11 +100,12 @@ def test_the_demo_shows_every_rule_of_the_catalog_register(today):
     limit = POLICIES.policy_for(today, SETTINGS.jurisdiction).obligations["catalog-update"].working_days
     feed = demo_feed(today, CALENDAR, limit)
     events = [validate_event(m.event)[1] for m in feed if m.event is not None]
-    updates = [e for e in events if e.type == ev.CATALOG_UPDATED]
-    rest = [e for e in events if e.type != ev.CATALOG_UPDATED]
-    h.tracker.apply_batch([accepted_at(topics.TOPIC_OF_TYPE[e.type], 0, i, e) for i, e in enumerate(updates)])
-    h.tracker.apply_batch([accepted_at(topics.TOPIC_OF_TYPE[e.type], 0, 100 + i, e) for i, e in enumerate(rest)])
-    h.tracker.tick()
+    # in the order publish_feed sends them, with a tick between each group (a worker ticks whenever it likes)
+    groups = [[e for e in events if e.type in ev.DATA_ACTIVITY_TYPES], [e for e in events if e.type == ev.CATALOG_UPDATED],
+              [e for e in events if e.type not in ev.DATA_ACTIVITY_TYPES and e.type != ev.CATALOG_UPDATED]]
+    for n, group in enumerate(groups):
+        h.tracker.apply_batch([accepted_at(topics.TOPIC_OF_TYPE[e.type], 0, 100 * n + i, e) for i, e in enumerate(group)])
+        h.tracker.tick()
     found = {(v.department, v.rule, v.obligation_kind) for v in h.state.violations.values()}
     assert {("fgj", "overdue", DATA_AGGREGATION), ("fgj", "overdue", DATA_OPENING),
             ("fgj", "unauthorised-channel", None), ("fgj", "closed-data-opened", None),
