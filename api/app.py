@@ -20,8 +20,8 @@ from api.security import PROTOCOL_LOG, add_security_headers, check_credentials, 
 log = logging.getLogger(__name__)
 
 # api.exports first: its /api/evaluation/{year}.xlsx would otherwise be taken by api.routes' /api/evaluation/{year}.
-ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.openapi", "api.dashboard", "api.ics",
-                                  "api.deliveries", "api.asyncapi")
+ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.catalog", "api.openapi", "api.dashboard",
+                                  "api.ics", "api.deliveries", "api.asyncapi")
 
 
 @web.middleware

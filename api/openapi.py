@@ -13,6 +13,7 @@ from typing import Iterable
 from aiohttp import web
 
 from api import params
+from api.catalog import MAX_RESOURCE_CODE
 from api.context import context_of
 from api.jsonio import json_response
 from api.routes import OBLIGATION_STATUSES as STATUSES, VIOLATION_RULES as RULES
@@ -97,7 +98,50 @@ EVALUATION_ROW = _object({
 SUMMARY_FIGURES = {"open": INTEGER, "due_soon": INTEGER, "overdue": INTEGER, "completed_on_time": INTEGER,
                    "completed_late": INTEGER}
 
+NULLABLE_STRING = _nullable(STRING)
+NULLABLE_INSTANT = _nullable(INSTANT)
+CATALOG_ENTRY = {
+    "department": STRING, "code": STRING, "name": NULLABLE_STRING,
+    **{name: NULLABLE_STRING for name in ("classification", "responsible_party", "format", "update_cycle",
+                                          "share_type", "share_channel", "open_type", "open_channel",
+                                          "usage_requirements")},
+    "contains_personal_info": _nullable(BOOLEAN), "desensitized": _nullable(BOOLEAN),
+    "status": {"type": "string", "enum": ["active", "removed"]}, "revision": INTEGER, "catalog_version": STRING,
+    "entered_at": NULLABLE_INSTANT, "changed_at": NULLABLE_INSTANT, "changed_by_event_id": NULLABLE_STRING,
+    "removed_at": NULLABLE_INSTANT, "next_period": NULLABLE_STRING, "next_period_start": NULLABLE_INSTANT,
+    "last_aggregated_at": NULLABLE_INSTANT, "last_aggregated_period": NULLABLE_STRING,
+    "last_opened_at": NULLABLE_INSTANT, "last_shared_at": NULLABLE_INSTANT,
+}
+RESOURCE_STATE = {"type": "string", "enum": ["ok", "open", "soon", "overdue"],
+                  "description": "the warning state of its obligations (ok: nothing owed)"}
+NEXT_DUE = _nullable(_object({"obligation_id": STRING, "kind": STRING, "period": NULLABLE_STRING, "due_date": DATE,
+                              "status": STRING, "working_days_left": _nullable(INTEGER)}))
+HELD = _object({"source": STRING, "event_id": STRING, "type": STRING, "department": STRING, "resource_code": STRING,
+                "event_time": INSTANT, "held_at": INSTANT, "unmatched_at": INSTANT, "unmatched": BOOLEAN,
+                "reason": NULLABLE_STRING, "event": OBJECT})
+
 SCHEMAS = {
+    "CatalogResource": _object({
+        **CATALOG_ENTRY, "state": RESOURCE_STATE, "next_due": NEXT_DUE,
+        "obligations": {**COUNTS, "description": "the resource's obligations by status"}, "violations": INTEGER},
+        optional=tuple(CATALOG_ENTRY)),
+    "Catalog": _object({"department": _ref("Department"), "code": STRING, "name": STRING,
+                        "resources": {"type": "array", "items": _ref("CatalogResource")}, "total": INTEGER,
+                        "removed": INTEGER, "held": INTEGER, "unmatched": INTEGER, "as_of": INSTANT}),
+    "Resource": _object({
+        **CATALOG_ENTRY, "department_name": STRING, "attributes": OBJECT, "state": RESOURCE_STATE,
+        "next_due": NEXT_DUE,
+        "history": {"type": "array", "items": _object({
+            "at": INSTANT, "recorded_at": INSTANT, "action": STRING, "event_id": STRING,
+            "event_source": NULLABLE_STRING, "catalog_version": NULLABLE_STRING, "revision": _nullable(INTEGER),
+            "detail": OBJECT, "detail_zh": STRING}, optional=("recorded_at", "event_source", "catalog_version",
+                                                              "revision"))},
+        "obligations": {"type": "array", "items": _ref("Obligation")},
+        "violations": {"type": "array", "items": _ref("Violation")},
+        "held": {"type": "array", "items": _ref("Held")}},
+        optional=tuple(name for name in CATALOG_ENTRY if name not in ("department", "code", "status"))),
+    "Held": HELD,
+    "UnmatchedPage": _page_of("unmatched", "Held"),
     "Error": _object({"error": {"type": "string", "description": "what is wrong, for a person"},
                       "status": INTEGER, "parameter": {"type": "string", "description": "the parameter at fault"},
                       "allowed": {**STRINGS, "description": "the methods the path allows (405)"}},
@@ -250,6 +294,23 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                                                     _responses(_json("summary", "Summary"), 404),
                                                     [_path("code", "department code", department)],
                                                     "departmentSummary"),
+            "/api/departments/{code}/catalog": _get(
+                "the department's catalog register (目录台账): each resource with its 第八条 attributes, last "
+                "aggregation, next deadline and the warning state of its obligations",
+                _responses(_json("the register", "Catalog"), 404), [_path("code", "department code", department)],
+                "departmentCatalog"),
+            "/api/departments/{code}/resources/{resource_code}": _get(
+                "one resource of the register: attributes, history of changes, obligations, violations and the "
+                "activities held for it", _responses(_json("the resource", "Resource"), 404), [
+                    _path("code", "department code", department),
+                    _path("resource_code", "the catalog resource", {"type": "string", "minLength": 1,
+                                                                    "maxLength": MAX_RESOURCE_CODE})],
+                "resourceDetail"),
+            "/api/unmatched": _get("data activities whose resource has not appeared in the register within the "
+                                   "policy's wait (still judged if it appears later)", _responses(
+                _json("a page of unmatched activities", "UnmatchedPage")), [
+                _query("department", "department code (see /api/departments)", department), *PAGE],
+                "listUnmatched"),
             "/api/violations": _get("violations detected, newest first", _responses(
                 _json("a page of violations", "ViolationPage")), [
                 _query("department", "department code (see /api/departments)", department),

@@ -3,6 +3,10 @@
     catalog-tracker publish regulation-change --regulation-id R1 --title "…" \\
         --changed-on 2026-03-02 --department yh-edu --department yh-fin
     catalog-tracker publish catalog-update --file update.json
+    catalog-tracker publish catalog-update --department tjj --complete \
+        --resource '{"code": "TJJ-01", "action": "added", "update_cycle": "monthly", "share_type": "unconditional"}'
+    catalog-tracker publish data-aggregated --department tjj --resource-code TJJ-01 --period 2026-11
+    catalog-tracker publish data-opened --department tjj --resource-code TJJ-01 --channel municipal-platform
     catalog-tracker publish --validate-only event.json
 
 Options build the event's ``data``; ``--file`` reads either a whole CloudEvent
@@ -36,7 +40,12 @@ KINDS: dict[str, str] = {
     "duty-change": ev.DUTY_CHANGED,
     "catalog-update": ev.CATALOG_UPDATED,
     "objection": ev.OBJECTION_RAISED,
+    "data-aggregated": ev.DATA_AGGREGATED,
+    "data-opened": ev.DATA_OPENED,
+    "data-shared": ev.DATA_SHARED,
 }
+# Each activity's timestamp field, filled with the time of publication when not given.
+ACTIVITY_TIMES = {ev.DATA_AGGREGATED: "aggregated_at", ev.DATA_OPENED: "opened_at", ev.DATA_SHARED: "shared_at"}
 
 
 def register(subparsers) -> None:
@@ -72,6 +81,10 @@ def register(subparsers) -> None:
     p.add_argument("--submitted-at", help="RFC 3339 timestamp (default: now)")
     p.add_argument("--catalog-version")
     p.add_argument("--resolves", action="append", help="id of a triggering event this update answers (repeat)")
+    p.add_argument("--resource", dest="resources", action="append", metavar="JSON",
+                   help="one changed entry as a JSON object (code, action, share_type, update_cycle, …; repeat)")
+    p.add_argument("--complete", action="store_const", const=True, default=None,
+                   help="the resources are the whole catalog: register entries not listed are removed")
     _common(p)
 
     p = kinds.add_parser("objection", help="数据疑义 (gov.catalog.objection.raised, or .resolved with --resolved-at)")
@@ -82,6 +95,25 @@ def register(subparsers) -> None:
     p.add_argument("--raised-by")
     p.add_argument("--resolved-at", help="send gov.catalog.objection.resolved with this RFC 3339 timestamp")
     _common(p)
+
+    p = kinds.add_parser("data-aggregated", help="数据归集 (gov.catalog.data.aggregated)")
+    _activity(p, "aggregated")
+    p.add_argument("--period", help="the period aggregated: 2026-11-20, 2026-W47, 2026-11, 2026-Q4, 2026-H2, 2026")
+    _common(p)
+    for kind, word, zh in (("data-opened", "opened", "数据开放 (gov.catalog.data.opened)"),
+                           ("data-shared", "shared", "数据共享 (gov.catalog.data.shared)")):
+        p = kinds.add_parser(kind, help=zh)
+        _activity(p, word)
+        p.add_argument("--channel", default=ev.MUNICIPAL_PLATFORM,
+                       help=f"the system used (default {ev.MUNICIPAL_PLATFORM}, the municipal platform)")
+        _common(p)
+
+
+def _activity(parser: argparse.ArgumentParser, word: str) -> None:
+    parser.add_argument("--department")
+    parser.add_argument("--resource-code", help="the catalog resource")
+    parser.add_argument(f"--{word}-at", help="RFC 3339 timestamp (default: now)")
+    parser.add_argument("--records", type=int, help="rows or files delivered")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +137,11 @@ DATA_FIELDS = {
     ev.CATALOG_UPDATED: ("department", "submitted_at", "catalog_version", "resolves"),
     ev.OBJECTION_RAISED: ("objection_id", "department", "resource_code", "raised_on", "raised_by"),
     ev.OBJECTION_RESOLVED: ("objection_id", "department", "resource_code", "resolved_at"),
+    ev.DATA_AGGREGATED: ("department", "resource_code", "period", "aggregated_at", "records"),
+    ev.DATA_OPENED: ("department", "resource_code", "opened_at", "channel", "records"),
+    ev.DATA_SHARED: ("department", "resource_code", "shared_at", "channel", "records"),
 }
+DATA_FIELDS[ev.CATALOG_UPDATED] += ("complete",)
 
 
 def event_from_args(args: argparse.Namespace, now_iso: str) -> dict[str, Any]:
@@ -144,8 +180,12 @@ def event_from_args(args: argparse.Namespace, now_iso: str) -> dict[str, Any]:
         if field in LIST_FIELDS:
             value = [code.strip() for item in value for code in item.split(",") if code.strip()]
         data[field] = value
+    if event_type == ev.CATALOG_UPDATED and getattr(args, "resources", None):
+        data["resources"] = [*(data.get("resources") or []), *(_resource(text) for text in args.resources)]
     if event_type == ev.CATALOG_UPDATED and "submitted_at" not in data:
         data["submitted_at"] = now_iso
+    if event_type in ACTIVITY_TIMES and ACTIVITY_TIMES[event_type] not in data:
+        data[ACTIVITY_TIMES[event_type]] = now_iso
     event = {
         "specversion": envelope.get("specversion", ce.SPECVERSION),
         "id": args.id or envelope.get("id"),
@@ -165,6 +205,13 @@ def event_from_args(args: argparse.Namespace, now_iso: str) -> dict[str, Any]:
 
         event["id"] = str(uuid.uuid4())
     return event
+
+
+def _resource(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ev.InvalidEvent(f"--resource is not JSON: {exc.msg} at column {exc.colno}: {text!r}") from None
 
 
 def validate_only(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 The yearly evaluation of every department (第二十四条): obligations whose
 start day falls in the year, completed on time / late, still open, overdue,
 the on-time rate, violations by rule and by article, and the average working
-days taken. Computed from the stored history in ``DATABASE_URL``, so the same
+days taken; then the catalog register's size, the periods of data owed
+(aggregated on time, late, missed, not yet due: 第十二条, counted apart from the
+other obligations), the opening duties (第二十条) and channel violations. Computed from the stored history in ``DATABASE_URL``, so the same
 events always give the same report. ``--csv FILE`` also writes it as CSV
 (UTF-8 with BOM, so spreadsheet programs show the Chinese names);
 ``--xlsx FILE`` as an Excel workbook (``models.exports.evaluation_workbook``: the
@@ -100,7 +102,23 @@ def render(report: dict) -> str:
                      _counts(r["violations_by_article"]),
                      "-" if r["average_working_days_taken"] is None else r["average_working_days_taken"]])
     table = render_table([zh for zh, _ in wording.EVALUATION_COLUMNS], rows, numeric=(2, 3, 4, 5, 6, 7, 8, 11))
-    return f"{wording.evaluation_title(report['year'], report['as_of'])}\n\n{table}"
+    return f"{wording.evaluation_title(report['year'], report['as_of'])}\n\n{table}\n\n{render_catalog(report)}"
+
+
+CATALOG_FIELDS = ("catalog_size", "periods_owed", "periods_on_time", "periods_late", "periods_missed",
+                  "periods_pending", "opening_obligations", "opening_on_time", "opening_late", "opening_overdue",
+                  "channel_violations")
+
+
+def render_catalog(report: dict) -> str:
+    """The second table: the register's size, the periods of data owed and the opening duties (第八条–第二十条)."""
+    from cli.table import render_table
+
+    rows = [[r["name"], "" if r["department"] == "*" else r["department"], *(r.get(f, 0) for f in CATALOG_FIELDS)]
+            for r in [*report["departments"], report["totals"]]]
+    table = render_table([zh for zh, _ in wording.CATALOG_EVALUATION_COLUMNS], rows,
+                         numeric=tuple(range(2, 2 + len(CATALOG_FIELDS))))
+    return f"{wording.CATALOG_EVALUATION_TITLE[0]}\n\n{table}"
 
 
 def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
@@ -109,14 +127,15 @@ def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
     articles = sorted({k for r in rows for k in r["violations_by_article"]})
     header = ["year", "department", "name", "obligations", "on_time", "late", "open", "overdue", "on_time_rate",
               "violations", *[f"rule:{rule}" for rule in rules], *[f"article:{a}" for a in articles],
-              "average_working_days_taken"]
+              "average_working_days_taken", *CATALOG_FIELDS]
     body = []
     for r in rows:
         body.append([report["year"], r["department"], r["name"], r["obligations"], r["on_time"], r["late"], r["open"],
                      r["overdue"], "" if r["on_time_rate"] is None else r["on_time_rate"], r["violations"],
                      *[r["violations_by_rule"].get(rule, 0) for rule in rules],
                      *[r["violations_by_article"].get(a, 0) for a in articles],
-                     "" if r["average_working_days_taken"] is None else r["average_working_days_taken"]])
+                     "" if r["average_working_days_taken"] is None else r["average_working_days_taken"],
+                     *(r.get(f, 0) for f in CATALOG_FIELDS)])
     return header, body
 
 

@@ -6,6 +6,8 @@ Domain (no database, no broker, no framework):
 - ``policy``: policy files (limits, reminder stages, rules, citations, validity) and ``PolicyError``.
 - ``departments``: the department registry.
 - ``obligations``, ``reminders``, ``violations``, ``triggers``: what is owed, when to remind, what is a violation.
+- ``periods``, ``catalog``, ``catalog_rules``, ``catalog_tracking``: the catalog register (目录台账): update cycles
+  and their periods, the register and its changes, the rules judged against it, the tracker's handling of it.
 - ``messages``: outgoing CloudEvents (reminders, violations, obligation changes, dead letters).
 - ``evaluation``: the yearly evaluation's arithmetic.
 - ``service``: the ``Tracker`` the stream agents and the scheduler call (``apply_batch``, ``tick``,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from models import events as ev
+from models import periods
 
 TEXT = "text"
 ENUM = "enum"
@@ -22,6 +23,7 @@ BOOLEAN = "boolean"
 INTEGER = "integer"
 TEXT_LIST = "text_list"
 RECORD_LIST = "record_list"
+PERIOD = "period"  # a period of an update cycle: 2026-11-20, 2026-W47, 2026-11, 2026-Q4, 2026-H2, 2026
 PAIR_LIST = "pair_list"  # output only: [[name, value], ...]
 BASE64 = "base64"  # output only: bytes as base64 (may be empty)
 
@@ -74,11 +76,36 @@ RESOURCE = Record("ResourceChange", "One changed entry of a department's catalog
     enum("previous_share_type", ev.SHARE_TYPES, "share type before the update", required=False),
     enum("open_type", ev.OPEN_TYPES, "open type after the update (第十九条)", required=False),
     enum("previous_open_type", ev.OPEN_TYPES, "open type before the update", required=False),
-    Field("contains_personal_info", BOOLEAN, "holds personal or sensitive information (第二十条)", required=False,
-          default=False),
-    Field("desensitized", BOOLEAN, "desensitized (脱敏) before opening", required=False, default=False),
+    Field("contains_personal_info", BOOLEAN, "holds personal or sensitive information (第二十条); absent: not "
+          "stated (a modified entry keeps the register's value)", required=False),
+    Field("desensitized", BOOLEAN, "desensitized (脱敏) before opening; absent: not stated", required=False),
     text("approval_ref", "authority for narrowing a share scope", required=False, max_len=ev.MAX_TITLE),
+    text("classification", "classification (分类, 第八条)", required=False, max_len=ev.MAX_TITLE),
+    text("responsible_party", "responsible party (责任方, 第八条)", required=False, max_len=ev.MAX_TITLE),
+    text("format", "format (格式, 第八条)", required=False, max_len=ev.MAX_TITLE),
+    enum("update_cycle", ev.UPDATE_CYCLES, "update cycle (更新时限, 第八条): one aggregation owed per period; "
+         "realtime counts as daily, irregular owes nothing periodic", required=False),
+    text("share_channel", "the exchange channel it is shared through (第十四条: municipal-platform)",
+         required=False, max_len=ev.MAX_CODE),
+    text("open_channel", "the system it is opened through (第十八条: municipal-platform)", required=False,
+         max_len=ev.MAX_CODE),
+    text("usage_requirements", "usage requirements (使用要求, 第八条)", required=False, max_len=ev.MAX_TEXT),
 ), ev.ResourceChange)
+
+
+def _activity(name: str, description: str, build, at_field: str, at_description: str, *, period: bool = False,
+              channel: bool = False) -> Record:
+    fields = [code("department", "the department whose resource it is"),
+              text("resource_code", "the catalog resource")]
+    if period:
+        fields.append(Field("period", PERIOD, "the period whose data was aggregated: " + periods.EXAMPLES,
+                            max_len=16))
+    fields.append(Field(at_field, TIMESTAMP, at_description))
+    if channel:
+        fields.append(text("channel", "the system used; municipal-platform is the municipal data resource platform "
+                                      "(第十四条, 第十八条)", max_len=ev.MAX_CODE))
+    fields.append(Field("records", INTEGER, "rows or files delivered", required=False, minimum=0))
+    return Record(name, description, tuple(fields), build)
 
 PAYLOADS: dict[str, Record] = {
     ev.REGULATION_CHANGED: Record("RegulationChanged", "A law or regulation was revised (第十条).", (
@@ -104,6 +131,8 @@ PAYLOADS: dict[str, Record] = {
         Field("resolves", TEXT_LIST, "the triggering events this update answers", required=False, non_empty=True),
         Field("resources", RECORD_LIST, "changed entries", required=False, max_items=ev.MAX_RESOURCES,
               item=RESOURCE, default=()),
+        Field("complete", BOOLEAN, "true: resources is the whole catalog; a register entry not listed is removed",
+              required=False, default=False),
     ), ev.CatalogUpdated),
     ev.OBJECTION_RAISED: Record("ObjectionRaised", "An objection to a data resource (第十三条).", (
         text("objection_id", "the objection's id"),
@@ -118,6 +147,14 @@ PAYLOADS: dict[str, Record] = {
         text("resource_code", "the resource objected to"),
         Field("resolved_at", TIMESTAMP, "when it was resolved (compared with the deadline)"),
     ), ev.ObjectionResolved),
+    ev.DATA_AGGREGATED: _activity("DataAggregated", "One period of a resource's data reached the district resource "
+                                  "library (第十二条).", ev.DataAggregated, "aggregated_at",
+                                  "when it was aggregated (compared with the period's deadline)", period=True),
+    ev.DATA_OPENED: _activity("DataOpened", "A resource's data were opened to the public (第十八条, 第二十条).",
+                              ev.DataOpened, "opened_at", "when it was opened (compared with the deadline)",
+                              channel=True),
+    ev.DATA_SHARED: _activity("DataShared", "A resource's data were shared with departments (第十四条).",
+                              ev.DataShared, "shared_at", "when it was shared", channel=True),
 }
 
 
@@ -197,8 +234,9 @@ OUTPUTS: dict[str, Record] = {
              _flag("previous_provisional", "the provisional flag before"),
          )),
         (ev.OBLIGATION_CANCELLED, "ObligationCancelled",
-         "An obligation no longer owed (its resource was removed or its cycle changed).", (
+         "An obligation no longer owed (its resource was removed, its cycle changed or it left the open list).", (
              _long_text("reason", "why it was cancelled", required=False),
+             Field("cancelled_at", TIMESTAMP, "when the tracker cancelled it", required=False),
          )),
     )},
     ev.EVENT_REJECTED: Record("EventRejected", "An input that could not be accepted, with its bytes and why.", (
@@ -260,6 +298,8 @@ def _value_schema(f: Field) -> dict[str, Any]:
         return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
     if f.kind == TIMESTAMP:
         return {"type": "string", "pattern": TIMESTAMP_PATTERN}
+    if f.kind == PERIOD:
+        return {"type": "string", "pattern": periods.PATTERN, "maxLength": f.max_len}
     if f.kind == BOOLEAN:
         return {"type": "boolean"}
     if f.kind == INTEGER:

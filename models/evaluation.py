@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping
 
 from models import wording
 from models.clock import SHANGHAI
-from models.obligations import COMPLETED, OPEN, counts_as_overdue
+from models.obligations import CANCELLED, COMPLETED, OPEN, counts_as_overdue
+from models.policy import DATA_AGGREGATION, DATA_OPENING, UNAUTHORISED_CHANNEL
 
 ARTICLE = "第二十四条"
 
@@ -52,9 +53,30 @@ class Tally:
         self.by_article: dict[str, Counter] = defaultdict(Counter)
 
     def add_obligations(self, department: str, *, status: str, on_time: bool | None, past_deadline: bool,
-                        count: int, taken_sum: int = 0, taken_count: int = 0) -> None:
-        """``count`` obligations with one outcome; ``taken_*``: the working days the completed ones took."""
+                        count: int, taken_sum: int = 0, taken_count: int = 0, kind: str | None = None) -> None:
+        """``count`` obligations with one outcome; ``taken_*``: the working days the completed ones took.
+
+        Cancelled obligations are not owed and count nowhere. The periods of data aggregation (第十二条) have
+        figures of their own: a daily resource owes some 250 a year, which would drown the other duties.
+        """
+        if status == CANCELLED:
+            return
         figures = self.figures[department]
+        if kind == DATA_AGGREGATION:
+            figures["periods_owed"] += count
+            if status == COMPLETED:
+                figures["periods_on_time" if on_time else "periods_late"] += count
+            elif counts_as_overdue(status, past_deadline):
+                figures["periods_missed"] += count
+            else:
+                figures["periods_pending"] += count
+            return
+        if kind == DATA_OPENING:
+            figures["opening_obligations"] += count
+            if status == COMPLETED:
+                figures["opening_on_time" if on_time else "opening_late"] += count
+            elif counts_as_overdue(status, past_deadline):
+                figures["opening_overdue"] += count
         figures["obligations"] += count
         counted_as = outcome(status, on_time, past_deadline)
         if counted_as is not None:
@@ -62,6 +84,10 @@ class Tally:
         if status == COMPLETED:
             figures["taken_sum"] += int(taken_sum)
             figures["taken_count"] += taken_count
+
+    def add_catalog_size(self, department: str, resources: int) -> None:
+        """How many resources the department's register held at the evaluation's instant."""
+        self.figures[department]["catalog_size"] += resources
 
     def add_violation(self, department: str, rule: str, articles: Iterable[str]) -> None:
         self.by_rule[department][rule] += 1
@@ -72,7 +98,8 @@ class Tally:
         """The report: registry departments (code, name) in order, then any other code seen, then the totals."""
         listed = list(departments)
         known = {code for code, _ in listed}
-        extra = sorted((set(self.figures) | set(self.by_rule)) - known)
+        seen = {code for code, figures in self.figures.items() if any(figures.values())} | set(self.by_rule)
+        extra = sorted(seen - known)
         rows = [evaluation_row(code, name, self.figures[code], self.by_rule[code], self.by_article[code])
                 for code, name in [*listed, *((code, code) for code in extra)]]
         totals = evaluation_row("*", wording.TOTAL[0], sum(self.figures.values(), Counter()),
@@ -98,4 +125,11 @@ def evaluation_row(code: str, name: str, figures: Mapping[str, int], by_rule: Ma
         "violations_by_rule": dict(sorted(by_rule.items())),
         "violations_by_article": dict(sorted(by_article.items())),
         "average_working_days_taken": (round(figures.get("taken_sum", 0) / taken_count, 2) if taken_count else None),
+        **{name: figures.get(name, 0) for name in CATALOG_FIGURES},
+        "channel_violations": by_rule.get(UNAUTHORISED_CHANNEL, 0),
     }
+
+
+# The catalog register's figures of a row (第八条, 第十二条, 第二十条), besides ``channel_violations``.
+CATALOG_FIGURES = ("catalog_size", "periods_owed", "periods_on_time", "periods_late", "periods_missed",
+                   "periods_pending", "opening_obligations", "opening_on_time", "opening_late", "opening_overdue")

@@ -22,6 +22,9 @@ DUTY_CHANGED = "gov.catalog.duty.changed"
 CATALOG_UPDATED = "gov.catalog.catalog.updated"
 OBJECTION_RAISED = "gov.catalog.objection.raised"
 OBJECTION_RESOLVED = "gov.catalog.objection.resolved"
+DATA_AGGREGATED = "gov.catalog.data.aggregated"
+DATA_OPENED = "gov.catalog.data.opened"
+DATA_SHARED = "gov.catalog.data.shared"
 
 REMINDER = "gov.catalog.obligation.reminder"
 VIOLATION_DETECTED = "gov.catalog.violation.detected"
@@ -32,7 +35,9 @@ OBLIGATION_CANCELLED = "gov.catalog.obligation.cancelled"
 EVENT_REJECTED = "gov.catalog.event.rejected"
 NOTIFICATION_UNDELIVERABLE = "gov.catalog.notification.undeliverable"  # a delivery given up (issue 14)
 
-INPUT_TYPES: tuple[str, ...] = (REGULATION_CHANGED, DUTY_CHANGED, CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED)
+INPUT_TYPES: tuple[str, ...] = (REGULATION_CHANGED, DUTY_CHANGED, CATALOG_UPDATED, OBJECTION_RAISED, OBJECTION_RESOLVED,
+                                 DATA_AGGREGATED, DATA_OPENED, DATA_SHARED)
+DATA_ACTIVITY_TYPES: tuple[str, ...] = (DATA_AGGREGATED, DATA_OPENED, DATA_SHARED)
 OUTPUT_TYPES: tuple[str, ...] = (REMINDER, VIOLATION_DETECTED, OBLIGATION_OPENED, OBLIGATION_COMPLETED,
                                  OBLIGATION_RESCHEDULED, OBLIGATION_CANCELLED, EVENT_REJECTED,
                                  NOTIFICATION_UNDELIVERABLE)
@@ -42,6 +47,8 @@ OPEN_TYPES = ("unconditional", "conditional", "none")
 RESOURCE_ACTIONS = ("added", "modified", "removed")
 REGULATION_CHANGE_KINDS = ("enacted", "amended", "repealed")
 DUTY_CHANGE_KINDS = ("added", "removed", "transferred", "merged", "split")
+UPDATE_CYCLES = ("realtime", "daily", "weekly", "monthly", "quarterly", "half-yearly", "yearly", "irregular")
+MUNICIPAL_PLATFORM = "municipal-platform"
 
 # Length limits: anything longer is an "oversized value" and is dead-lettered.
 MAX_ID = 256
@@ -99,9 +106,16 @@ class ResourceChange:
     previous_share_type: str | None = None
     open_type: str | None = None
     previous_open_type: str | None = None
-    contains_personal_info: bool = False
-    desensitized: bool = False
+    contains_personal_info: bool | None = None  # None: not stated (a modified entry keeps the register's value)
+    desensitized: bool | None = None
     approval_ref: str | None = None
+    classification: str | None = None
+    responsible_party: str | None = None
+    format: str | None = None
+    update_cycle: str | None = None
+    share_channel: str | None = None
+    open_channel: str | None = None
+    usage_requirements: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,7 @@ class CatalogUpdated:
     catalog_version: str
     resolves: tuple[str, ...] | None = None
     resources: tuple[ResourceChange, ...] = ()
+    complete: bool = False  # True: ``resources`` is the whole catalog; register entries not listed are removed
 
     def departments(self) -> tuple[str, ...]:
         return (self.department,)
@@ -139,7 +154,63 @@ class ObjectionResolved:
         return (self.department,)
 
 
-Payload = RegulationChanged | DutyChanged | CatalogUpdated | ObjectionRaised | ObjectionResolved
+@dataclass(frozen=True)
+class DataAggregated:
+    """The data of one period of a resource reached the district resource library (第十二条)."""
+
+    department: str
+    resource_code: str
+    period: str
+    aggregated_at: datetime
+    records: int | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.aggregated_at
+
+    def departments(self) -> tuple[str, ...]:
+        return (self.department,)
+
+
+@dataclass(frozen=True)
+class DataOpened:
+    """A resource's data were opened to the public through ``channel`` (第十八条, 第二十条)."""
+
+    department: str
+    resource_code: str
+    opened_at: datetime
+    channel: str
+    records: int | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.opened_at
+
+    def departments(self) -> tuple[str, ...]:
+        return (self.department,)
+
+
+@dataclass(frozen=True)
+class DataShared:
+    """A resource's data were shared with other departments through ``channel`` (第十四条)."""
+
+    department: str
+    resource_code: str
+    shared_at: datetime
+    channel: str
+    records: int | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.shared_at
+
+    def departments(self) -> tuple[str, ...]:
+        return (self.department,)
+
+
+DataActivity = DataAggregated | DataOpened | DataShared
+Payload = (RegulationChanged | DutyChanged | CatalogUpdated | ObjectionRaised | ObjectionResolved | DataAggregated
+           | DataOpened | DataShared)
 
 
 @dataclass(frozen=True)
@@ -165,6 +236,8 @@ class InboundEvent:
             return data.submitted_at.astimezone(SHANGHAI).date()
         if isinstance(data, ObjectionRaised):
             return data.raised_on
+        if isinstance(data, (DataAggregated, DataOpened, DataShared)):
+            return data.at.astimezone(SHANGHAI).date()
         return data.resolved_at.astimezone(SHANGHAI).date()
 
     def departments(self) -> tuple[str, ...]:

@@ -19,6 +19,12 @@ def obligation_id(kind: str, trigger_source: str, trigger_event_id: str, departm
     return stable_id("ob", kind, trigger_source, trigger_event_id, department)
 
 
+def resource_obligation_id(kind: str, trigger_source: str, trigger_event_id: str, department: str, resource_code: str,
+                           period: str = "") -> str:
+    """An obligation about one catalog resource (and period): one per resource even when an update lists many."""
+    return stable_id("ob", kind, trigger_source, trigger_event_id, department, resource_code, period)
+
+
 def reminder_id(obligation_id: str, stage: int) -> str:
     return stable_id("rm", obligation_id, str(stage))
 

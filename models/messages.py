@@ -55,6 +55,8 @@ def obligation_fields(obligation: Obligation) -> dict[str, Any]:
         "status": obligation.status,
         "policy_id": obligation.policy_id,
         "policy_version": obligation.policy_version,
+        **({"resource_code": obligation.resource_code} if obligation.resource_code is not None else {}),
+        **({"period": obligation.period} if obligation.period is not None else {}),
     }
 
 
@@ -68,6 +70,12 @@ def obligation_completed(obligation: Obligation, now: datetime) -> OutgoingMessa
                                             "completed_by_event_id": obligation.completed_by,
                                             "working_days_taken": obligation.working_days_taken}
     return _message(ev.OBLIGATION_COMPLETED, f"{obligation.id}.completed", obligation.department, now, data)
+
+
+def obligation_cancelled(obligation: Obligation, reason: str, now: datetime) -> OutgoingMessage:
+    """No longer owed: its resource left the catalog, its update cycle changed or it left the open list."""
+    return _message(ev.OBLIGATION_CANCELLED, f"{obligation.id}.cancelled", obligation.department, now,
+                    obligation_fields(obligation) | {"reason": reason, "cancelled_at": now})
 
 
 def obligation_rescheduled(obligation: Obligation, previous_due_date, previous_provisional: bool,
@@ -105,6 +113,9 @@ def violation_message(violation: Violation) -> OutgoingMessage:
         "article": violation.article,
         "articles": list(violation.articles),
         "obligation_id": violation.obligation_id,
+        "obligation": violation.obligation_kind,
+        "resource_code": violation.resource_code,
+        "period": violation.period,
         "trigger_event_id": violation.trigger_event_id,
         "due_date": violation.due_date,
         "detected_at": violation.detected_at,
@@ -112,6 +123,33 @@ def violation_message(violation: Violation) -> OutgoingMessage:
         "explanation": violation.explanation,
     }
     return _message(ev.VIOLATION_DETECTED, violation.id, violation.department, violation.detected_at, data)
+
+
+@dataclass(frozen=True)
+class StoredOrigin:
+    """An ``Origin`` kept with a held event, so that one refused later still gets the dead letter it would have."""
+
+    key: bytes | None
+    parts: tuple[str, ...]
+    fields: dict[str, Any]
+
+    def reference(self) -> tuple[str, ...]:
+        return self.parts
+
+    def record(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
+def stored_origin(origin: Origin) -> dict[str, Any]:
+    """An origin as JSON-able data (``origin_from_stored`` reads it back)."""
+    return {"reference": list(origin.reference()), "record": origin.record(),
+            "key_base64": base64.b64encode(origin.key).decode("ascii") if origin.key is not None else None}
+
+
+def origin_from_stored(stored: dict[str, Any]) -> StoredOrigin:
+    key = stored.get("key_base64")
+    return StoredOrigin(base64.b64decode(key) if key is not None else None, tuple(stored.get("reference") or ()),
+                        dict(stored.get("record") or {}))
 
 
 def dead_letter(*, origin: Origin, reason: str, now: datetime, department: str | None = None,

@@ -73,6 +73,8 @@ class Obligation:
     completed_by: str | None = None
     working_days_taken: int | None = None
     version: int = 0
+    resource_code: str | None = None  # data-aggregation / data-opening: the catalog resource
+    period: str | None = None  # data-aggregation: the period of the resource's update cycle, e.g. 2026-11
 
     @property
     def unfinished(self) -> bool:
@@ -97,11 +99,18 @@ def counts_as_overdue(status: str, is_past_deadline: bool) -> bool:
 
 
 def open_obligation(*, trigger: Trigger, department: str, policy: Policy, kind: ObligationKind,
-                    calendar: Calendar, reminder_time: str, now: datetime) -> Obligation:
-    """A new open obligation with its deadline and first reminder time."""
-    deadline = calendar.deadline(trigger.start_day, kind.working_days)
+                    calendar: Calendar, reminder_time: str, now: datetime, working_days: int | None = None,
+                    id: str | None = None, resource_code: str | None = None,
+                    period: str | None = None) -> Obligation:
+    """A new open obligation with its deadline and first reminder time.
+
+    ``working_days`` (default: the kind's one limit) for kinds whose limit depends on the resource (its update
+    cycle); ``id``, ``resource_code`` and ``period`` for obligations about one catalog resource.
+    """
+    days = kind.working_days if working_days is None else working_days
+    deadline = calendar.deadline(trigger.start_day, days)
     obligation = Obligation(
-        id=obligation_id(kind.kind, trigger.source, trigger.event_id, department),
+        id=id or obligation_id(kind.kind, trigger.source, trigger.event_id, department),
         kind=kind.kind,
         department=department,
         trigger_source=trigger.source,
@@ -110,7 +119,7 @@ def open_obligation(*, trigger: Trigger, department: str, policy: Policy, kind: 
         trigger_summary=trigger.summary,
         subject_ref=trigger.subject_ref,
         start_day=trigger.start_day,
-        working_days=kind.working_days,
+        working_days=days,
         due_date=deadline.due_date,
         due_end=deadline.end,
         provisional=bool(deadline.provisional),
@@ -118,9 +127,11 @@ def open_obligation(*, trigger: Trigger, department: str, policy: Policy, kind: 
         policy_version=policy.version,
         article=kind.article,
         overdue_citations=kind.overdue_citations,
-        reminder_stages=policy.reminder_stages,
+        reminder_stages=kind.reminder_stages if kind.reminder_stages is not None else policy.reminder_stages,
         reminder_time=policy.reminder_time or reminder_time,
         opened_at=now,
+        resource_code=resource_code,
+        period=period,
     )
     obligation.next_reminder_at = next_reminder_at(obligation, calendar)
     return obligation
@@ -145,6 +156,14 @@ def mark_overdue(obligation: Obligation, now: datetime) -> None:
     if not obligation.is_past_deadline(now):
         raise ValueError(f"obligation {obligation.id} is not past its deadline at {now}")
     obligation.status = OVERDUE
+    obligation.next_reminder_at = None
+
+
+def cancel(obligation: Obligation) -> None:
+    """No longer owed (its resource left the catalog, its cycle or open type changed)."""
+    if not obligation.unfinished:
+        raise ValueError(f"obligation {obligation.id} is {obligation.status}, it cannot be cancelled")
+    obligation.status = CANCELLED
     obligation.next_reminder_at = None
 
 

@@ -14,18 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
+from models.periods import PERIODIC_CYCLES, limit_cycle
 from models.yamlnodes import ConfigFileError, Node, compose_file
 
 CATALOG_UPDATE = "catalog-update"
 DATA_VERIFICATION = "data-verification"
-OBLIGATION_KINDS = (CATALOG_UPDATE, DATA_VERIFICATION)
+DATA_AGGREGATION = "data-aggregation"  # 第十二条: one per period of a resource's update cycle
+DATA_OPENING = "data-opening"  # 第二十条: a resource that enters the open list is opened
+OBLIGATION_KINDS = (CATALOG_UPDATE, DATA_VERIFICATION, DATA_AGGREGATION, DATA_OPENING)
+RESOURCE_KINDS = (DATA_AGGREGATION, DATA_OPENING)  # obligations about one catalog resource
 
 SHARE_SCOPE_NARROWED = "share-scope-narrowed"
 SENSITIVE_DATA_OPENED = "sensitive-data-opened"
+UNAUTHORISED_CHANNEL = "unauthorised-channel"
+CLOSED_DATA_OPENED = "closed-data-opened"
 OVERDUE = "overdue"
-CONTENT_RULES = (SHARE_SCOPE_NARROWED, SENSITIVE_DATA_OPENED)
+CONTENT_RULES = (SHARE_SCOPE_NARROWED, SENSITIVE_DATA_OPENED, UNAUTHORISED_CHANNEL, CLOSED_DATA_OPENED)
+SHARE, OPEN = "share", "open"  # the two cases of unauthorised-channel (第十四条 / 第十八条)
+RULE_CASES: dict[str, tuple[str, ...]] = {UNAUTHORISED_CHANNEL: (SHARE, OPEN)}  # rules cited per case
 
 
 class PolicyError(ConfigFileError):
@@ -39,6 +47,14 @@ class ObligationKind:
     article: str  # the article that sets the duty, e.g. 第十条
     working_days: int
     overdue_citations: tuple[str, ...]  # articles an overdue obligation violates
+    working_days_by_cycle: Mapping[str, int] = field(default_factory=dict)  # data-aggregation: per update cycle
+    reminder_stages: tuple[int, ...] | None = None  # None: the policy's stages
+
+    def limit(self, cycle: str | None = None) -> int:
+        """Working days allowed: per cycle where the kind sets them (``realtime`` uses ``daily``), else one number."""
+        if cycle is not None and self.working_days_by_cycle:
+            return self.working_days_by_cycle[limit_cycle(cycle)]
+        return self.working_days
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,12 @@ class ContentRule:
     rule: str
     title: str
     citations: tuple[str, ...]
+    citations_by_case: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. share / open
+    allowed_channels: tuple[str, ...] = ()  # unauthorised-channel: the channels the measures allow
+
+    def cites(self, case: str | None = None) -> tuple[str, ...]:
+        """The articles a finding of this rule cites (for ``case`` where the rule distinguishes cases)."""
+        return self.citations_by_case.get(case or "", self.citations)
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,9 @@ class Policy:
     rules: dict[str, ContentRule]
     continuation: bool = False
     path: str = ""
+    # An activity event whose resource is not in the register is held; after this many working days from its
+    # date it is listed as unmatched (None: at once).
+    unmatched_after_working_days: int | None = None
 
     def in_force_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
@@ -164,6 +189,13 @@ def _read_policy(root: Node) -> Policy:
             rules[rule] = _read_rule(rule, node, articles)
 
     continuation_node = root.child(top, "continuation", required=False)
+    register_node = root.child(top, "register", required=False)
+    unmatched_after = None
+    if register_node.present:
+        wait_node = register_node.child(register_node.mapping(), "unmatched_after_working_days")
+        unmatched_after = wait_node.integer()
+        if unmatched_after < 0:
+            raise wait_node.error(f"register.unmatched_after_working_days {unmatched_after} is negative")
     return Policy(
         id=root.child(top, "id").string(),
         version=root.child(top, "version").string(),
@@ -180,6 +212,7 @@ def _read_policy(root: Node) -> Policy:
         rules=rules,
         continuation=continuation_node.boolean() if continuation_node.present else False,
         path=str(root.path),
+        unmatched_after_working_days=unmatched_after,
     )
 
 
@@ -219,12 +252,21 @@ def _read_obligation(kind: str, node: Node, articles: dict[str, str]) -> Obligat
     article = article_node.string()
     if article not in articles:
         raise article_node.error(f"obligation {kind} cites {article}, which is missing from articles")
-    days_node = node.child(fields, "working_days")
-    days = days_node.integer()
-    if days < 0:
-        raise days_node.error(f"obligation {kind}: working_days {days} is negative")
-    if days == 0:
-        raise days_node.error(f"obligation {kind}: working_days must be at least 1")
+    by_cycle: dict[str, int] = {}
+    if kind == DATA_AGGREGATION:  # one limit per update cycle, counted from the end of each period
+        cycles_node = node.child(fields, "working_days_by_cycle")
+        for cycle, cycle_node in cycles_node.mapping().items():
+            if cycle not in PERIODIC_CYCLES:
+                raise cycle_node.error(f"obligation {kind}: unknown update cycle {cycle!r}; the cycles with a "
+                                       f"limit are {', '.join(PERIODIC_CYCLES)} (realtime uses daily's)")
+            by_cycle[cycle] = _working_days(cycle_node, f"obligation {kind}: working_days_by_cycle.{cycle}")
+        missing = [cycle for cycle in PERIODIC_CYCLES if cycle not in by_cycle]
+        if missing:
+            raise cycles_node.error(f"obligation {kind}: working_days_by_cycle has no limit for {', '.join(missing)}")
+        days = 0
+    else:
+        days = _working_days(node.child(fields, "working_days"), f"obligation {kind}: working_days")
+    stages_node = node.child(fields, "reminder_stages", required=False)
     return ObligationKind(
         kind=kind,
         title=node.child(fields, "title").string(),
@@ -232,15 +274,60 @@ def _read_obligation(kind: str, node: Node, articles: dict[str, str]) -> Obligat
         working_days=days,
         overdue_citations=_citations(node.child(fields, "overdue_citations", required=False),
                                      f"obligation {kind}", articles),
+        working_days_by_cycle=by_cycle,
+        reminder_stages=_stages(stages_node) if stages_node.present else None,
     )
+
+
+def _working_days(node: Node, what: str) -> int:
+    days = node.integer()
+    if days < 0:
+        raise node.error(f"{what} {days} is negative")
+    if days == 0:
+        raise node.error(f"{what} must be at least 1")
+    return days
+
+
+def _stages(node: Node) -> tuple[int, ...]:
+    stages = []
+    for item in node.sequence():
+        stage = item.integer()
+        if stage < 0:
+            raise item.error(f"reminder stage {stage} is negative; stages are working days left (0 = the due day)")
+        stages.append(stage)
+    if len(set(stages)) != len(stages):
+        raise node.error(f"{node.name} lists a stage twice")
+    return tuple(sorted(stages, reverse=True))
 
 
 def _read_rule(rule: str, node: Node, articles: dict[str, str]) -> ContentRule:
     if rule not in CONTENT_RULES:
         raise node.error(f"unknown rule {rule!r}; known rules: {', '.join(CONTENT_RULES)}")
     fields = node.mapping()
-    return ContentRule(rule=rule, title=node.child(fields, "title").string(),
-                       citations=_citations(node.child(fields, "citations", required=False), f"rule {rule}", articles))
+    citations_node = node.child(fields, "citations", required=False)
+    cases = RULE_CASES.get(rule, ())
+    by_case: dict[str, tuple[str, ...]] = {}
+    if cases:  # cited per case: citations is a mapping case -> articles
+        if not citations_node.present:
+            raise node.error(f"rule {rule} has no citation: list the articles it cites for {', '.join(cases)}")
+        given = citations_node.mapping()
+        for case in given:
+            if case not in cases:
+                raise given[case].error(f"rule {rule}: unknown case {case!r}; its cases are {', '.join(cases)}")
+        for case in cases:
+            by_case[case] = _citations(citations_node.child(given, case, required=False), f"rule {rule} ({case})",
+                                       articles)
+        citations = by_case[cases[0]]
+    else:
+        citations = _citations(citations_node, f"rule {rule}", articles)
+    channels: tuple[str, ...] = ()
+    channels_node = node.child(fields, "allowed_channels", required=rule == UNAUTHORISED_CHANNEL)
+    if channels_node.present:
+        channels = tuple(item.string() for item in channels_node.sequence())
+        if not channels:
+            raise channels_node.error(f"rule {rule}: allowed_channels lists no channel")
+    return ContentRule(rule=rule, title=node.child(fields, "title").string(), citations=citations,
+                       citations_by_case=by_case, allowed_channels=channels)
 
 
 def _check_overlaps(policies: list[Policy]) -> None:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 if TYPE_CHECKING:  # type names only: ports import no implementation at run time
+    from models.catalog import CatalogEntry
     from models.messages import OutgoingMessage
     from models.obligations import Obligation
     from models.reminders import Reminder
@@ -106,6 +107,39 @@ class Unassessed:
     reason: str
     recorded_at: datetime
     event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CatalogHistory:
+    """One change the register applied to a resource: which event, when, what changed."""
+
+    department: str
+    resource_code: str
+    at: datetime  # the update's submitted_at
+    recorded_at: datetime
+    event_id: str
+    event_source: str
+    action: str  # added, modified, removed
+    catalog_version: str
+    revision: int  # the entry's revision after the change
+    detail: dict[str, Any]  # changes (attribute -> before/after), disagreements, approval_ref
+
+
+@dataclass(frozen=True)
+class HeldEvent:
+    """A data activity whose resource is not (yet) in the department's register: judged when it appears."""
+
+    department: str
+    resource_code: str
+    source: str
+    event_id: str
+    type: str
+    event_time: datetime  # aggregated_at / opened_at / shared_at
+    held_at: datetime
+    unmatched_at: datetime  # from then on it is listed as unmatched (the policy's wait)
+    reason: str
+    event: dict[str, Any]  # the CloudEvent, to be read again when released
+    origin: dict[str, Any]  # where it was read (models.messages.stored_origin), for a dead letter on release
 
 
 # ------------------------------------------------------------------ repository and unit of work
@@ -199,6 +233,40 @@ class AbstractRepository(abc.ABC):
     @abc.abstractmethod
     def open_obligations(self) -> list["Obligation"]:
         """Every open obligation, by id."""
+
+    # ------------------------------------------------------------ the catalog register
+
+    @abc.abstractmethod
+    def catalog_entries(self, department: str, codes: Iterable[str] | None = None) -> dict[str, "CatalogEntry"]:
+        """The department's register entries (removed ones too) by code; ``codes`` None: every one."""
+
+    @abc.abstractmethod
+    def add_catalog_entry(self, entry: "CatalogEntry") -> bool:
+        """Store a new register entry; False when the department has one with its code."""
+
+    @abc.abstractmethod
+    def save_catalog_entry(self, entry: "CatalogEntry") -> None:
+        """Write an entry's changes; raises ConcurrentUpdate when the stored version moved on."""
+
+    @abc.abstractmethod
+    def add_catalog_history(self, record: CatalogHistory) -> None:
+        """Append one change of a resource to the register's history."""
+
+    @abc.abstractmethod
+    def due_catalog_periods(self, now: datetime, limit: int) -> list["CatalogEntry"]:
+        """Active entries whose next period has begun at ``now``, earliest first (the scheduler opens it)."""
+
+    @abc.abstractmethod
+    def obligations_for_resource(self, department: str, resource_code: str, kind: str) -> list["Obligation"]:
+        """The department's obligations of ``kind`` about one catalog resource, by id."""
+
+    @abc.abstractmethod
+    def add_held_event(self, held: HeldEvent) -> bool:
+        """Hold an activity whose resource is not in the register; False when it is held already."""
+
+    @abc.abstractmethod
+    def take_held_events(self, department: str, resource_code: str) -> list[HeldEvent]:
+        """Remove and return the events held for a resource, earliest activity first."""
 
 
 class AbstractUnitOfWork(abc.ABC):

@@ -20,12 +20,13 @@ from models import messages, wording
 from models.departments import DepartmentRegistry
 from models.events import InboundEvent
 from models.obligations import ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation, reschedule
+from models.catalog_tracking import CatalogTracking
 from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, Policy, PolicySet
 from models.ports import AbstractUnitOfWork, Calendar, Clock, Origin, PendingResolution, Unassessed
 from models.reminders import send_reminder
 from models.triggers import trigger_of
 from models.validation import to_cloudevent_dict
-from models.violations import Violation, content_violations, overdue_violation
+from models.violations import Violation, overdue_violation
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class BatchResult:
     violations: int = 0
     outbox_rows: int = 0
     attempts: int = 1
+    held: int = 0  # data activities waiting for their resource to enter the register
     dead_letters: list[DeadLettered] = field(default_factory=list)  # for the adapter's log
 
 
@@ -82,6 +84,8 @@ class TickResult:
     overdue: int = 0
     violations: int = 0
     outbox_rows: int = 0
+    obligations_opened: int = 0  # the obligations of the periods that began
+    obligations_completed: int = 0  # by aggregations that arrived before their period's obligation
     more_due: bool = False
     attempts: int = 1
     details: list[str] = field(default_factory=list)
@@ -94,8 +98,12 @@ class _Rejection(Exception):
         self.unassessed = unassessed
 
 
-class Tracker:
-    """Built by ``config.bootstrap.build_tracker``; unit tests build it with fakes."""
+class Tracker(CatalogTracking):
+    """Built by ``config.bootstrap.build_tracker``; unit tests build it with fakes.
+
+    The catalog register's handling (catalog updates against the register, data activities, the periods'
+    obligations) is ``models.catalog_tracking.CatalogTracking``'s.
+    """
 
     def __init__(self, uow_factory: Callable[[], AbstractUnitOfWork], calendar: Calendar, policies: PolicySet,
                  registry: DepartmentRegistry, clock: Clock, *, jurisdiction: str = "yuhua",
@@ -165,7 +173,7 @@ class Tracker:
                 raise _Rejection(
                     f"unassessed: start day {event.start_day().isoformat()} is outside every policy in force for "
                     f"{self.jurisdiction} ({self.policies.validity_summary(self.jurisdiction)})", unassessed=True)
-            self._handle(uow, event, policy, now, result)
+            self._handle(uow, event, policy, now, result, origin=item.origin)
         except _Rejection as rejection:
             # Not processed: the same event published again once the registry or the policies know it counts.
             uow.repo.forget_processed(event.source, event.id)
@@ -187,7 +195,7 @@ class Tracker:
         return departments[0] if len(departments) == 1 and departments[0] in self.registry else None
 
     def _handle(self, uow: AbstractUnitOfWork, event: InboundEvent, policy: Policy, now: datetime,
-                result: BatchResult) -> None:
+                result: BatchResult, origin: Origin | None = None) -> None:
         data = event.data
         needed = {ev.REGULATION_CHANGED: CATALOG_UPDATE, ev.DUTY_CHANGED: CATALOG_UPDATE,
                   ev.OBJECTION_RAISED: DATA_VERIFICATION}.get(event.type)
@@ -209,6 +217,10 @@ class Tracker:
             self._catalog_updated(uow, event, data, policy, now, result)
         elif isinstance(data, ev.ObjectionResolved):
             self._objection_resolved(uow, event, data, now, result)
+        elif isinstance(data, (ev.DataAggregated, ev.DataOpened, ev.DataShared)):
+            refused = self._data_activity(uow, event, data, policy, now, result, origin)
+            if refused is not None:
+                raise _Rejection(refused)
 
     def _open(self, uow: AbstractUnitOfWork, event: InboundEvent, policy: Policy, kind: str, department: str,
               now: datetime, result: BatchResult) -> None:
@@ -248,9 +260,7 @@ class Tracker:
                 for obligation in found:
                     if obligation.unfinished:
                         self._complete(uow, obligation, data.submitted_at, event.id, now, result)
-        for violation in content_violations(event, policy=policy,
-                                            department_label=self.registry.label(data.department), now=now):
-            self._violation(uow, violation, now, result)
+        self._register_update(uow, event, data, policy, now, result)
 
     def _objection_resolved(self, uow: AbstractUnitOfWork, event: InboundEvent, data: ev.ObjectionResolved,
                             now: datetime, result: BatchResult) -> None:
@@ -330,13 +340,14 @@ class Tracker:
         now = self.clock.now() if now is None else now
         def work(uow: AbstractUnitOfWork, attempt: int) -> TickResult:
             result = TickResult(attempts=attempt)
+            more_periods = self._open_due_periods(uow, now, result)
             overdue = uow.repo.due_for_overdue(now, self.tick_limit)
             for obligation in overdue:
                 self._overdue(uow, obligation, now, result)
             due = uow.repo.due_for_reminder(now, self.tick_limit)
             for obligation in due:
                 self._remind(uow, obligation, now, result)
-            result.more_due = len(overdue) >= self.tick_limit or len(due) >= self.tick_limit
+            result.more_due = more_periods or len(overdue) >= self.tick_limit or len(due) >= self.tick_limit
             return result
 
         return self._in_transaction("tick", work)

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from models import cloudevents as ce
-from models import contract
+from models import contract, periods
 from models.clock import SHANGHAI
 from models.cloudevents import SPECVERSION, json_kind
 from models.contract import Field, Record
@@ -64,6 +64,16 @@ class _Fields:
         if value is None:
             return None
         return parse_date(value, self.name(field))
+
+    def period(self, field: str, *, required: bool = True) -> str | None:
+        value = self.string(field, required=required, max_len=MAX_CODE)
+        if value is None:
+            return None
+        try:
+            periods.parse_period(value)
+        except ValueError as exc:
+            raise InvalidEvent(f"{self.name(field)} {exc}") from None
+        return value
 
     def timestamp(self, field: str, *, required: bool = True) -> datetime | None:
         value = self._get(field, required)
@@ -161,6 +171,8 @@ def _read_field(f: _Fields, field: Field) -> Any:
         value = f.date(field.name, required=field.required)
     elif field.kind == contract.TIMESTAMP:
         value = f.timestamp(field.name, required=field.required)
+    elif field.kind == contract.PERIOD:
+        value = f.period(field.name, required=field.required)
     elif field.kind == contract.BOOLEAN:
         value = f.boolean(field.name, required=field.required)
     elif field.kind == contract.INTEGER:

@@ -1,4 +1,5 @@
-"""Violations: overdue obligations and the content rules of a catalog update.
+"""Violations, and the one found when an obligation's deadline passes (the content rules judged against the
+catalog register are ``models.catalog_rules``).
 
 Each violation has a deterministic id (same facts, same id) and a Chinese
 explanation a supervisor can forward as it is: the department, what happened,
@@ -10,11 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from models import wording
-from models.clock import SHANGHAI
-from models.events import CatalogUpdated, InboundEvent, ResourceChange
 from models.ids import violation_id
 from models.obligations import Obligation
-from models.policy import OVERDUE, SENSITIVE_DATA_OPENED, SHARE_SCOPE_NARROWED, Policy
+from models.policy import DATA_AGGREGATION, OVERDUE, Policy
 from models.ports import Calendar
 
 
@@ -33,6 +32,9 @@ class Violation:
     policy_id: str
     explanation: str
     detail: dict = field(default_factory=dict)
+    obligation_kind: str | None = None  # the kind of ``obligation_id`` (e.g. data-aggregation)
+    resource_code: str | None = None  # the catalog resource, where the violation is about one
+    period: str | None = None  # data-aggregation: the period
 
 
 def overdue_violation(obligation: Obligation, *, policy: Policy, department_label: str, kind_title: str,
@@ -43,15 +45,10 @@ def overdue_violation(obligation: Obligation, *, policy: Policy, department_labe
     tick) and again at a late completion gives one violation, not two.
     """
     citations = obligation.overdue_citations
-    text = wording.overdue_explanation(
-        department_label=department_label, kind_title=kind_title, regulation_ref=policy.regulation_ref(),
-        citations_text=policy.cite(citations), trigger_summary=obligation.trigger_summary,
-        trigger_event_id=obligation.trigger_event_id, trigger_source=obligation.trigger_source,
-        article=obligation.article, article_words=policy.article_words(obligation.article),
-        start_day=obligation.start_day, working_days=obligation.working_days, due_date=obligation.due_date,
-        late_text=wording.late_text(obligation.completed_at, obligation.completed_by, now),
-        provisional=obligation.provisional,
-        counting_zh=calendar.explain(obligation.start_day, obligation.working_days).text_zh())
+    if obligation.kind == DATA_AGGREGATION:
+        text = _aggregation_overdue_text(obligation, policy, department_label, kind_title, calendar, now)
+    else:
+        text = _overdue_text(obligation, policy, department_label, kind_title, calendar, now)
     return Violation(
         id=violation_id(OVERDUE, obligation.id),
         rule=OVERDUE,
@@ -67,74 +64,34 @@ def overdue_violation(obligation: Obligation, *, policy: Policy, department_labe
         explanation=text,
         detail={"start_day": obligation.start_day.isoformat(), "working_days": obligation.working_days,
                 "due_end": obligation.due_end.isoformat(), "kind": obligation.kind},
+        obligation_kind=obligation.kind,
+        resource_code=obligation.resource_code,
+        period=obligation.period,
     )
 
 
-def narrows_share_scope(resource: ResourceChange) -> bool:
-    """Moves an unconditionally shared resource to conditional/none, or removes it, without approval."""
-    if resource.approval_ref:
-        return False
-    if resource.action == "removed":
-        return "unconditional" in (resource.previous_share_type, resource.share_type)
-    return resource.previous_share_type == "unconditional" and resource.share_type in ("conditional", "none")
+def _overdue_text(obligation: Obligation, policy: Policy, department_label: str, kind_title: str,
+                  calendar: Calendar, now: datetime) -> str:
+    return wording.overdue_explanation(
+        department_label=department_label, kind_title=kind_title, regulation_ref=policy.regulation_ref(),
+        citations_text=policy.cite(obligation.overdue_citations), trigger_summary=obligation.trigger_summary,
+        trigger_event_id=obligation.trigger_event_id, trigger_source=obligation.trigger_source,
+        article=obligation.article, article_words=policy.article_words(obligation.article),
+        start_day=obligation.start_day, working_days=obligation.working_days, due_date=obligation.due_date,
+        late_text=wording.late_text(obligation.completed_at, obligation.completed_by, now),
+        provisional=obligation.provisional,
+        counting_zh=calendar.explain(obligation.start_day, obligation.working_days).text_zh())
 
 
-def opens_sensitive_data(resource: ResourceChange) -> bool:
-    """Personal information whose open type becomes (un)conditional without desensitization."""
-    if resource.action == "removed" or not resource.contains_personal_info or resource.desensitized:
-        return False
-    return resource.open_type in ("unconditional", "conditional") and resource.previous_open_type != resource.open_type
-
-
-def content_violations(event: InboundEvent, *, policy: Policy, department_label: str,
-                       now: datetime) -> list[Violation]:
-    """Violations a catalog update shows at once (issue 4 rules enabled in ``policy``)."""
-    update = event.data
-    if not isinstance(update, CatalogUpdated):
-        return []
-    found: list[Violation] = []
-    for resource in update.resources:
-        if SHARE_SCOPE_NARROWED in policy.rules and narrows_share_scope(resource):
-            found.append(_content_violation(SHARE_SCOPE_NARROWED, event, update, resource, policy,
-                                            department_label, now, wording.share_narrowed_text(
-                                                _resource_name(resource), resource.action,
-                                                resource.previous_share_type, resource.share_type)))
-        if SENSITIVE_DATA_OPENED in policy.rules and opens_sensitive_data(resource):
-            found.append(_content_violation(SENSITIVE_DATA_OPENED, event, update, resource, policy,
-                                            department_label, now, wording.sensitive_opened_text(
-                                                _resource_name(resource), resource.previous_open_type,
-                                                resource.open_type)))
-    return found
-
-
-def _resource_name(resource: ResourceChange) -> str:
-    return wording.resource_name(resource.code, resource.name)
-
-
-def _content_violation(rule: str, event: InboundEvent, update: CatalogUpdated, resource: ResourceChange,
-                       policy: Policy, department_label: str, now: datetime, what: str) -> Violation:
-    content_rule = policy.rules[rule]
-    citations = content_rule.citations
-    text = wording.content_violation_explanation(
-        department_label=department_label, what=what, rule_title=content_rule.title,
-        regulation_ref=policy.regulation_ref(), citations_text=policy.cite(citations),
-        catalog_version=update.catalog_version, submitted_at=update.submitted_at, event_id=event.id,
-        source=event.source)
-    return Violation(
-        id=violation_id(rule, event.source, event.id, resource.code),
-        rule=rule,
-        article=citations[0],
-        articles=tuple(citations),
-        department=update.department,
-        obligation_id=None,
-        trigger_event_id=event.id,
-        due_date=None,
-        detected_at=now,
-        event_day=update.submitted_at.astimezone(SHANGHAI).date(),
-        policy_id=policy.id,
-        explanation=text,
-        detail={"resource_code": resource.code, "action": resource.action,
-                "share_type": resource.share_type, "previous_share_type": resource.previous_share_type,
-                "open_type": resource.open_type, "previous_open_type": resource.previous_open_type,
-                "catalog_version": update.catalog_version},
-    )
+def _aggregation_overdue_text(obligation: Obligation, policy: Policy, department_label: str, kind_title: str,
+                              calendar: Calendar, now: datetime) -> str:
+    """The period, the resource, the deadline after the period's end and the days counted (第十二条)."""
+    return wording.aggregation_overdue_explanation(
+        department_label=department_label, kind_title=kind_title, regulation_ref=policy.regulation_ref(),
+        citations_text=policy.cite(obligation.overdue_citations), trigger_summary=obligation.trigger_summary,
+        trigger_event_id=obligation.trigger_event_id, trigger_source=obligation.trigger_source,
+        article=obligation.article, article_words=policy.article_words(obligation.article),
+        period_end=obligation.start_day, working_days=obligation.working_days, due_date=obligation.due_date,
+        late_text=wording.aggregation_late_text(obligation.completed_at, obligation.completed_by, now),
+        provisional=obligation.provisional,
+        counting_zh=calendar.explain(obligation.start_day, obligation.working_days).text_zh())

@@ -25,12 +25,16 @@ WEEKDAYS_ZH = "一二三四五六日"
 OBLIGATION_KINDS: dict[str, Pair] = {
     "catalog-update": ("更新政务数据资源目录", "Update the data catalog"),
     "data-verification": ("校核政务数据", "Verify data"),
+    "data-aggregation": ("按更新时限归集数据", "Aggregate data on time"),
+    "data-opening": ("主动开放数据", "Open data"),
 }
 
 RULES: dict[str, Pair] = {
     "overdue": ("逾期未履行", "Overdue"),
     "share-scope-narrowed": ("擅自缩小无条件共享范围", "Unconditional sharing narrowed"),
     "sensitive-data-opened": ("个人信息未脱敏即开放", "Personal data opened without desensitization"),
+    "unauthorised-channel": ("通过平台以外的渠道共享、开放", "Shared or opened outside the municipal platform"),
+    "closed-data-opened": ("开放不予开放类数据", "Data classed not-to-be-opened was opened"),
 }
 
 # Short rule names for the report's tables.
@@ -38,6 +42,49 @@ RULES_SHORT: dict[str, Pair] = {
     "overdue": ("逾期", "overdue"),
     "share-scope-narrowed": ("缩小共享范围", "sharing narrowed"),
     "sensitive-data-opened": ("敏感数据开放", "sensitive data opened"),
+    "unauthorised-channel": ("渠道违规", "channel"),
+    "closed-data-opened": ("开放不予开放数据", "closed data opened"),
+}
+
+UPDATE_CYCLES: dict[str, Pair] = {
+    "realtime": ("实时", "real time"), "daily": ("每日", "daily"), "weekly": ("每周", "weekly"),
+    "monthly": ("每月", "monthly"), "quarterly": ("每季度", "quarterly"), "half-yearly": ("每半年", "half-yearly"),
+    "yearly": ("每年", "yearly"), "irregular": ("不定期", "irregular"),
+}
+
+PERIOD_KINDS: dict[str, Pair] = {"day": ("日", "day"), "week": ("周", "ISO week"), "month": ("月", "month"),
+                                 "quarter": ("季度", "quarter"), "half": ("半年", "half-year"),
+                                 "year": ("年", "year")}
+
+# The 第八条 attributes of a register entry.
+ATTRIBUTES: dict[str, Pair] = {
+    "name": ("名称", "Name"), "classification": ("分类", "Classification"),
+    "responsible_party": ("责任方", "Responsible party"), "format": ("格式", "Format"),
+    "update_cycle": ("更新时限", "Update cycle"), "share_type": ("共享类型", "Share type"),
+    "share_channel": ("共享方式", "Share channel"), "open_type": ("开放类型", "Open type"),
+    "open_channel": ("开放方式", "Open channel"), "usage_requirements": ("使用要求", "Usage requirements"),
+    "contains_personal_info": ("含个人隐私信息", "Holds personal information"),
+    "desensitized": ("已脱敏", "Desensitized"),
+}
+
+DATA_CHANNELS: dict[str, Pair] = {"municipal-platform": ("市政务数据资源管理平台", "the municipal data resource platform")}
+
+REGISTER_ACTIONS: dict[str, Pair] = {"added": ("列入目录", "added"), "modified": ("修改", "modified"),
+                                     "removed": ("移出目录", "removed"), "unchanged": ("未变化", "unchanged")}
+
+ACTIVITIES: dict[str, Pair] = {
+    "gov.catalog.data.aggregated": ("归集", "aggregated"), "gov.catalog.data.opened": ("开放", "opened"),
+    "gov.catalog.data.shared": ("共享", "shared"),
+}
+
+# Why obligations were cancelled (stored in English in history and events, shown in Chinese).
+CANCEL_REMOVED = "the resource was removed from the catalog"
+CANCEL_CYCLE = "the resource's update cycle changed"
+CANCEL_CLOSED = "the resource left the open list"
+CANCEL_REASONS: dict[str, Pair] = {
+    CANCEL_REMOVED: ("数据资源已从目录中移除", CANCEL_REMOVED),
+    CANCEL_CYCLE: ("数据资源的更新时限已变更", CANCEL_CYCLE),
+    CANCEL_CLOSED: ("数据资源已移出开放清单", CANCEL_CLOSED),
 }
 
 STATUSES: dict[str, Pair] = {
@@ -90,6 +137,14 @@ EVALUATION_COLUMNS: tuple[Pair, ...] = (
     ("违规", "Violations"), ("违规（按规则）", "Violations by rule"), ("违规（按条款）", "Violations by article"),
     ("平均用时（工作日）", "Average working days taken"),
 )
+# The second table: the catalog register, data on time (第八条, 第十二条) and opening on time (第二十条).
+CATALOG_EVALUATION_TITLE: Pair = ("目录台账、数据归集与开放", "Catalog register, aggregation and opening")
+CATALOG_EVALUATION_COLUMNS: tuple[Pair, ...] = (
+    ("部门", "Department"), ("代码", "Code"), ("目录资源数", "Catalog size"), ("应归集期数", "Periods owed"),
+    ("按时归集", "On time"), ("逾期归集", "Late"), ("未归集", "Missed"), ("未到期", "Not yet due"),
+    ("开放义务", "Opening obligations"), ("按时开放", "Opened on time"), ("逾期开放", "Opened late"),
+    ("逾期未开放", "Not opened, overdue"), ("渠道违规", "Channel violations"),
+)
 TOTAL: Pair = ("合计", "Total")
 
 # The dashboard's labels (served by GET /api/wording).
@@ -129,6 +184,22 @@ DASHBOARD: dict[str, Pair] = {
     "due_end": ("届满时刻", "Ends at"), "policy": ("适用政策", "Policy"), "all_obligations": ("全部义务", "All obligations"),
     "full_text": ("完整计算说明", "Full explanation"),
     "time": ("时间", "Time"), "event": ("事件", "Event"), "no_chart": ("该年度暂无义务", "No obligations in this year"),
+    "catalog": ("目录台账", "Catalog register"), "resource": ("数据资源", "Resource"),
+    "resource_code": ("资源代码", "Code"), "cycle": ("更新时限", "Update cycle"),
+    "share": ("共享", "Sharing"), "open_list": ("开放", "Opening"), "channel": ("渠道", "Channel"),
+    "last_aggregated": ("最近归集", "Last aggregated"), "next_due": ("下次截止", "Next due"),
+    "period": ("期次", "Period"), "revision": ("台账版本", "Register revision"),
+    "catalog_version": ("目录版本", "Catalog version"), "attributes": ("属性", "Attributes"),
+    "unmatched": ("未匹配的事件（目录台账中没有对应数据资源）", "Unmatched events (no such resource in the register)"),
+    "held_since": ("暂存时间", "Held since"), "activity": ("活动", "Activity"),
+    "register_history": ("台账变更记录", "Register history"), "state": ("状态", "State"),
+    "ok": ("正常", "In order"), "not_stated": ("未列明", "not stated"), "yes": ("是", "yes"), "no": ("否", "no"),
+    "removed": ("已移出目录", "Removed"), "catalog_empty": ("目录台账暂无数据资源", "No resource in the register yet"),
+    "catalog_size": ("目录资源数", "Catalog size"), "periods_owed": ("应归集期数", "Periods owed"),
+    "periods_on_time": ("按时归集", "On time"), "periods_late": ("逾期归集", "Late"),
+    "periods_missed": ("未归集", "Missed"), "opening_on_time": ("按时开放", "Opened on time"),
+    "opening_late": ("逾期开放", "Opened late"), "channel_violations": ("渠道违规", "Channel violations"),
+    "disagreement": ("与台账不一致", "Disagrees with the register"),
 }
 
 
@@ -145,7 +216,8 @@ def catalog(lang: str = "zh") -> dict[str, dict[str, str]]:
     index = LANGUAGES.index(lang)
     tables = {"labels": DASHBOARD, "kinds": OBLIGATION_KINDS, "rules": RULES, "statuses": STATUSES,
               "history": HISTORY_EVENTS, "share_types": SHARE_TYPES, "open_types": OPEN_TYPES,
-              "notifications": NOTIFICATION_TYPES}
+              "notifications": NOTIFICATION_TYPES, "cycles": UPDATE_CYCLES, "attributes": ATTRIBUTES,
+              "register_actions": REGISTER_ACTIONS, "activities": ACTIVITIES}
     return {name: {key: pair[index] for key, pair in table.items()} for name, table in tables.items()}
 
 
@@ -249,6 +321,152 @@ def content_violation_explanation(*, department_label: str, what: str, rule_titl
     )
 
 
+# ------------------------------------------------------------------ the catalog register and its rules
+
+def cycle_text(cycle: str | None) -> str:
+    return zh(UPDATE_CYCLES, cycle, "未列明") if cycle else "未列明"
+
+
+def period_text(period: str, start: date, end: date) -> str:
+    """2026-11 期（2026-11-01 至 2026-11-30）"""
+    return f"{period} 期（{start.isoformat()} 至 {end.isoformat()}）" if start != end else f"{period} 当日"
+
+
+def channel_name(channel: str | None) -> str:
+    if not channel:
+        return "未列明"
+    pair = DATA_CHANNELS.get(channel)
+    return f"{pair[0]}（{channel}）" if pair else f"“{channel}”"
+
+
+def aggregation_summary(resource: str, cycle: str, period: str, start: date, end: date) -> str:
+    return (f"数据资源{resource}的更新时限为{cycle_text(cycle)}：{period_text(period, start, end)}的数据"
+            f"应归集到区数据资源库")
+
+
+def opening_summary(resource: str, open_type: str | None, catalog_version: str, submitted_at: datetime) -> str:
+    return (f"数据资源{resource}列入开放清单（{zh(OPEN_TYPES, open_type)}），目录版本 {catalog_version}，"
+            f"提交时间 {instant_text(submitted_at)}")
+
+
+def aggregation_overdue_explanation(*, department_label: str, kind_title: str, regulation_ref: str,
+                                    citations_text: str, trigger_summary: str, trigger_event_id: str,
+                                    trigger_source: str, article: str, article_words: str, period_end: date,
+                                    working_days: int, due_date: date, late_text: str, provisional: bool,
+                                    counting_zh: str) -> str:
+    note = "（注意：该期限涉及尚未公布放假安排的年份，为暂定期限。）" if provisional else ""
+    return (
+        f"{department_label}未{kind_title}：{trigger_summary}，但未按时归集，违反{regulation_ref}{citations_text}。\n"
+        f"依据：{article}“{article_words.rstrip('；。')}”；更新时限以目录登记为准（目录更新事件编号 "
+        f"{trigger_event_id}，来源 {trigger_source}）。\n"
+        f"期限：每期数据应于该期结束（{period_end.isoformat()}）后 {working_days} 个工作日内归集（本区设定），"
+        f"即应于 {day_text(due_date)} 24:00 前归集；{late_text}。{note}\n"
+        f"期限计算：\n{counting_zh}"
+    )
+
+
+def aggregation_late_text(completed_at: datetime | None, completed_by: str | None, now: datetime) -> str:
+    if completed_at is not None:
+        return f"实际于 {instant_text(completed_at)} 才归集（事件编号 {completed_by}），超过规定期限"
+    return f"截至 {instant_text(now)} 仍未归集"
+
+
+def share_removed_by_snapshot_text(resource: str) -> str:
+    return f"报送的全量目录（complete）未列入无条件共享类数据资源{resource}，使其移出目录，且未提供审批依据（approval_ref）"
+
+
+def channel_registered_text(resource: str, case: str, channel: str, allowed: tuple[str, ...]) -> str:
+    what = "共享方式" if case == "share" else "开放方式"
+    return (f"将数据资源{resource}的{what}登记为{channel_name(channel)}，不是允许的渠道"
+            f"（{'、'.join(channel_name(c) for c in allowed)}）")
+
+
+def closed_opened_text(resource: str) -> str:
+    return f"开放了目录中登记为不予开放类的数据资源{resource}"
+
+
+def activity_sensitive_text(resource: str) -> str:
+    return f"开放了目录中登记为含个人隐私信息且未脱敏的数据资源{resource}"
+
+
+def activity_channel_text(resource: str, case: str, channel: str, allowed: tuple[str, ...]) -> str:
+    what = "共享" if case == "share" else "开放"
+    return (f"通过{channel_name(channel)}{what}数据资源{resource}，不是允许的渠道"
+            f"（{'、'.join(channel_name(c) for c in allowed)}）")
+
+
+def disagreement_note(disagreements: list[Mapping[str, Any]]) -> str:
+    """Where the event's previous_* disagreed with the register: the register's value was used."""
+    if not disagreements:
+        return ""
+    parts = []
+    for d in disagreements:
+        table = SHARE_TYPES if d["attribute"] == "share_type" else OPEN_TYPES
+        parts.append(f"事件所述变更前{zh(ATTRIBUTES, d['attribute'])}为“{zh(table, d['event_value'])}”，"
+                     f"目录台账记录为“{zh(table, d['register_value'])}”")
+    return f"\n注：{'；'.join(parts)}；两者不一致，已按目录台账认定，并记录该不一致。"
+
+
+def activity_violation_explanation(*, department_label: str, what: str, rule_title: str, regulation_ref: str,
+                                   citations_text: str, activity: str, at: datetime, channel: str | None,
+                                   event_id: str, source: str, register_text: str) -> str:
+    via = f"，渠道 {channel}" if channel else ""
+    return (
+        f"{department_label}{what}，属于“{rule_title}”，违反{regulation_ref}{citations_text}。\n"
+        f"发现该情况的事件：数据{zh(ACTIVITIES, activity)}（时间 {instant_text(at)}{via}，事件编号 {event_id}，"
+        f"来源 {source}）。\n目录台账：{register_text}。"
+    )
+
+
+def register_text(entry_attributes: Mapping[str, Any], catalog_version: str, revision: int) -> str:
+    """How a violation names the register entry it was judged against."""
+    open_type = entry_attributes.get("open_type")
+    personal = entry_attributes.get("contains_personal_info")
+    return (f"开放类型 {zh(OPEN_TYPES, open_type, '未列明') if open_type else '未列明'}，"
+            f"含个人隐私信息 {'是' if personal else ('否' if personal is False else '未列明')}，"
+            f"已脱敏 {'是' if entry_attributes.get('desensitized') else '否'}"
+            f"（目录版本 {catalog_version}，台账第 {revision} 版）")
+
+
+def register_history_text(action: str, detail: Mapping[str, Any]) -> str:
+    """One entry of a resource's register history as the dashboard shows it."""
+    changes = detail.get("changes") or {}
+    parts = []
+    for name, change in changes.items():
+        parts.append(f"{zh(ATTRIBUTES, name)}：{_attribute_value(name, change.get('before'))} → "
+                     f"{_attribute_value(name, change.get('after'))}")
+    text = zh(REGISTER_ACTIONS, action)
+    if detail.get("implicit"):
+        text += "（全量目录未列入）"
+    if parts:
+        text += "：" + "；".join(parts)
+    note = disagreement_note(detail.get("disagreements") or [])
+    return text + (note.replace("\n", " ") if note else "")
+
+
+def _attribute_value(name: str, value: Any) -> str:
+    if value is None:
+        return "未列明"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    table = {"share_type": SHARE_TYPES, "open_type": OPEN_TYPES, "update_cycle": UPDATE_CYCLES}.get(name)
+    return zh(table, value) if table else str(value)
+
+
+def held_reason(resource_code: str, department_label: str) -> str:
+    return f"{department_label}的目录台账中没有数据资源 {resource_code}：事件暂存，待目录更新登记该资源后再判定"
+
+
+PERIOD_EXAMPLES = {"day": "a day like 2026-11-20", "week": "an ISO week like 2026-W47", "month": "a month like 2026-11",
+                   "quarter": "a quarter like 2026-Q4", "half": "a half-year like 2026-H2", "year": "a year like 2026"}
+
+
+def period_mismatch_reason(period: str, kind: str, resource_code: str, cycle: str, expected_kind: str) -> str:
+    """A dead letter's reason (English, like the contract's): the period does not fit the resource's cycle."""
+    return (f"data.period {period!r} is {PERIOD_EXAMPLES[kind].split(' like ')[0]}, but resource {resource_code!r} has "
+            f"update cycle {cycle} in the register: name {PERIOD_EXAMPLES[expected_kind]}")
+
+
 # ------------------------------------------------------------------ obligation history
 
 def history_text(what: str, detail: Mapping[str, Any]) -> str:
@@ -269,15 +487,21 @@ def history_text(what: str, detail: Mapping[str, Any]) -> str:
         return f"发现违规 {detail.get('rule')}，依据 {'、'.join(detail.get('articles', []))}"
     if what == "rescheduled":
         return f"因节假日安排调整，截止日由 {detail.get('previous_due_date')} 改为 {detail.get('due_date')}"
+    if what == "cancelled":
+        return f"义务撤销：{zh(CANCEL_REASONS, detail.get('reason'))}"
     return what
 
 
 # Notes the service writes into history entries (stored in English for machines, shown in Chinese).
 NOTE_COMPLETED_BEFORE_TRIGGER = "completed by an update that arrived before its trigger"
 NOTE_OVERDUE_ON_ARRIVAL = "already overdue when its event arrived"
+NOTE_AGGREGATED_BEFORE_OPENING = "completed by an aggregation that arrived before the period's obligation opened"
+NOTE_OVERDUE_WHEN_OPENED = "the period's deadline had passed when its obligation opened"
 NOTES: dict[str, Pair] = {
     NOTE_COMPLETED_BEFORE_TRIGGER: ("由先于触发事件到达的目录更新完成", NOTE_COMPLETED_BEFORE_TRIGGER),
     NOTE_OVERDUE_ON_ARRIVAL: ("事件到达时已超过期限", NOTE_OVERDUE_ON_ARRIVAL),
+    NOTE_AGGREGATED_BEFORE_OPENING: ("由先于本期义务开启到达的归集记录完成", NOTE_AGGREGATED_BEFORE_OPENING),
+    NOTE_OVERDUE_WHEN_OPENED: ("本期义务开启时已超过期限", NOTE_OVERDUE_WHEN_OPENED),
 }
 
 
@@ -299,6 +523,12 @@ def watch_parts(type_: str, data: Mapping[str, Any]) -> list[str]:
             parts.append("(期限暂定：当年放假通知未发布)")
     if type_ == "gov.catalog.obligation.completed" and "on_time" in data:
         parts.append("按时完成" if data["on_time"] else "逾期完成")
+    if data.get("resource_code"):
+        parts.append(f"资源 {data['resource_code']}")
+    if data.get("period"):
+        parts.append(f"期次 {data['period']}")
+    if type_ == "gov.catalog.obligation.cancelled" and data.get("reason"):
+        parts.append(f"原因: {zh(CANCEL_REASONS, data['reason'])}")
     if data.get("rule"):
         parts.append(f"规则 {data['rule']}")
     return parts

@@ -29,7 +29,7 @@ DESCRIPTIONS = {
     topics.DUTY_CHANGES: "The staffing office: a department's administrative functions changed (第十条).",
     topics.CATALOG_UPDATES: "The catalog platform: a department submitted an update of its catalog.",
     topics.DATA_OBJECTIONS: "Data objections raised and resolved (第十三条).",
-    "catalog.data-activities": "What a department did with a resource's data: aggregated, opened, shared.",
+    topics.DATA_ACTIVITIES: "What a department did with a resource's data: aggregated, opened, shared.",
     topics.REMINDERS: "One reminder per stage per obligation, never repeated.",
     topics.VIOLATIONS: "One event per violation, never repeated, with the article and an explanation.",
     topics.OBLIGATIONS: "State changes of obligations, for dashboards that follow streams.",

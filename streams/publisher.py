@@ -152,13 +152,39 @@ class EventPublisher:
 
     def catalog_updated(self, *, department: str, submitted_at: datetime | str, catalog_version: str,
                         resolves: Sequence[str] | None = None, resources: Iterable[Mapping[str, Any]] | None = None,
-                        id: str | None = None, time: datetime | None = None) -> PublishedEvent:
-        """A department submitted an update of its catalog."""
+                        complete: bool | None = None, id: str | None = None,
+                        time: datetime | None = None) -> PublishedEvent:
+        """A department submitted an update of its catalog (``complete``: the whole catalog)."""
         return self.publish(ev.CATALOG_UPDATED, {
             "department": department, "submitted_at": submitted_at, "catalog_version": catalog_version,
             "resolves": list(resolves) if resolves else None,
             "resources": [dict(r) for r in resources] if resources else None,
+            "complete": complete,
         }, id=id, subject=department, time=time)
+
+    def data_aggregated(self, *, department: str, resource_code: str, period: str, aggregated_at: datetime | str,
+                        records: int | None = None, id: str | None = None,
+                        time: datetime | None = None) -> PublishedEvent:
+        """第十二条: one period of a resource's data reached the district resource library."""
+        return self.publish(ev.DATA_AGGREGATED, {
+            "department": department, "resource_code": resource_code, "period": period,
+            "aggregated_at": aggregated_at, "records": records}, id=id, subject=department, time=time)
+
+    def data_opened(self, *, department: str, resource_code: str, opened_at: datetime | str,
+                    channel: str = ev.MUNICIPAL_PLATFORM, records: int | None = None, id: str | None = None,
+                    time: datetime | None = None) -> PublishedEvent:
+        """第二十条: a resource's data were opened (through the municipal platform's open system, 第十八条)."""
+        return self.publish(ev.DATA_OPENED, {
+            "department": department, "resource_code": resource_code, "opened_at": opened_at, "channel": channel,
+            "records": records}, id=id, subject=department, time=time)
+
+    def data_shared(self, *, department: str, resource_code: str, shared_at: datetime | str,
+                    channel: str = ev.MUNICIPAL_PLATFORM, records: int | None = None, id: str | None = None,
+                    time: datetime | None = None) -> PublishedEvent:
+        """第十四条: a resource's data were shared (through the municipal platform's exchange)."""
+        return self.publish(ev.DATA_SHARED, {
+            "department": department, "resource_code": resource_code, "shared_at": shared_at, "channel": channel,
+            "records": records}, id=id, subject=department, time=time)
 
     def objection_raised(self, *, objection_id: str, department: str, resource_code: str,
                          raised_on: date | str, raised_by: str | None = None, id: str | None = None,

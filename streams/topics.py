@@ -20,6 +20,7 @@ REGULATION_CHANGES = "catalog.regulation-changes"
 DUTY_CHANGES = "catalog.duty-changes"
 CATALOG_UPDATES = "catalog.catalog-updates"
 DATA_OBJECTIONS = "catalog.data-objections"
+DATA_ACTIVITIES = "catalog.data-activities"
 REMINDERS = "catalog.notifications.reminders"
 VIOLATIONS = "catalog.notifications.violations"
 OBLIGATIONS = "catalog.obligations"
@@ -31,6 +32,7 @@ TYPES_OF_TOPIC: dict[str, tuple[str, ...]] = {
     DUTY_CHANGES: (ev.DUTY_CHANGED,),
     CATALOG_UPDATES: (ev.CATALOG_UPDATED,),
     DATA_OBJECTIONS: (ev.OBJECTION_RAISED, ev.OBJECTION_RESOLVED),
+    DATA_ACTIVITIES: (ev.DATA_AGGREGATED, ev.DATA_OPENED, ev.DATA_SHARED),
     REMINDERS: (ev.REMINDER,),
     VIOLATIONS: (ev.VIOLATION_DETECTED,),
     OBLIGATIONS: (ev.OBLIGATION_OPENED, ev.OBLIGATION_COMPLETED, ev.OBLIGATION_RESCHEDULED,
@@ -39,7 +41,7 @@ TYPES_OF_TOPIC: dict[str, tuple[str, ...]] = {
     UNDELIVERABLE: (ev.NOTIFICATION_UNDELIVERABLE,),
 }
 TOPIC_OF_TYPE: dict[str, str] = {type_: topic for topic, types in TYPES_OF_TOPIC.items() for type_ in types}
-INPUT_TOPICS: tuple[str, ...] = (REGULATION_CHANGES, DUTY_CHANGES, CATALOG_UPDATES, DATA_OBJECTIONS)
+INPUT_TOPICS: tuple[str, ...] = (REGULATION_CHANGES, DUTY_CHANGES, CATALOG_UPDATES, DATA_OBJECTIONS, DATA_ACTIVITIES)
 OUTPUT_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS, OBLIGATIONS, DEAD_LETTERS, UNDELIVERABLE)
 NOTIFICATION_TOPICS: tuple[str, ...] = (REMINDERS, VIOLATIONS)  # what the notifier delivers to people
 

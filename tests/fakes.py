@@ -103,6 +103,9 @@ class FakeState:
     violations: dict = field(default_factory=dict)
     outbox: list = field(default_factory=list)
     unassessed: dict = field(default_factory=dict)
+    catalog: dict = field(default_factory=dict)  # (department, code) -> CatalogEntry
+    catalog_history: list = field(default_factory=list)
+    held: dict = field(default_factory=dict)  # (source, event id) -> HeldEvent
 
 
 class FakeRepository(AbstractRepository):
@@ -204,6 +207,51 @@ class FakeRepository(AbstractRepository):
     def open_obligations(self):
         return self._copies(lambda o: o.status == OPEN)
 
+    # ------------------------------------------------------------ the catalog register
+
+    def catalog_entries(self, department, codes=None):
+        wanted = None if codes is None else set(codes)
+        return {code: copy.deepcopy(entry) for (dept, code), entry in sorted(self.s.catalog.items())
+                if dept == department and (wanted is None or code in wanted)}
+
+    def add_catalog_entry(self, entry):
+        key = (entry.department, entry.code)
+        if key in self.s.catalog:
+            return False
+        self.s.catalog[key] = copy.deepcopy(entry)
+        return True
+
+    def save_catalog_entry(self, entry):
+        stored = self.s.catalog.get((entry.department, entry.code))
+        if stored is None or stored.version != entry.version:
+            raise ConcurrentUpdate(f"catalog entry {entry.department}/{entry.code} changed since it was read")
+        entry.version += 1
+        self.s.catalog[(entry.department, entry.code)] = copy.deepcopy(entry)
+
+    def add_catalog_history(self, record):
+        self.s.catalog_history.append(record)
+
+    def due_catalog_periods(self, now, limit):
+        due = [e for e in self.s.catalog.values()
+               if e.active and e.next_period_start is not None and e.next_period_start <= now]
+        return [copy.deepcopy(e) for e in sorted(due, key=lambda e: (e.next_period_start, e.department, e.code))
+                [:limit]]
+
+    def obligations_for_resource(self, department, resource_code, kind):
+        return self._copies(lambda o: (o.department, o.resource_code, o.kind) == (department, resource_code, kind))
+
+    def add_held_event(self, held):
+        key = (held.source, held.event_id)
+        if key in self.s.held:
+            return False
+        self.s.held[key] = held
+        return True
+
+    def take_held_events(self, department, resource_code):
+        keys = [k for k, h in self.s.held.items() if (h.department, h.resource_code) == (department, resource_code)]
+        found = [self.s.held.pop(k) for k in keys]
+        return sorted(found, key=lambda h: (h.event_time, h.source, h.event_id))
+
 
 class FakeUnitOfWork(AbstractUnitOfWork):
     """Works on a copy of the shared state; ``commit`` publishes it, anything else discards it."""
@@ -288,7 +336,7 @@ def duty_changed(id: str, changed_on: str, department: str, counterparts: list[s
 
 
 def catalog_updated(id: str, department: str, submitted_at: str, resolves: list[str] | None = None,
-                    resources: list[dict] | None = None):
+                    resources: list[dict] | None = None, complete: bool | None = None):
     from models import events as ev
 
     data = {"department": department, "submitted_at": submitted_at, "catalog_version": f"v-{id}"}
@@ -296,7 +344,31 @@ def catalog_updated(id: str, department: str, submitted_at: str, resolves: list[
         data["resolves"] = resolves
     if resources is not None:
         data["resources"] = resources
+    if complete is not None:
+        data["complete"] = complete
     return inbound(ev.CATALOG_UPDATED, data, id=id, source="/yuhua/catalog-platform")
+
+
+def data_aggregated(id: str, department: str, resource_code: str, period: str, aggregated_at: str):
+    from models import events as ev
+
+    return inbound(ev.DATA_AGGREGATED, {"department": department, "resource_code": resource_code, "period": period,
+                                        "aggregated_at": aggregated_at, "records": 120},
+                   id=id, source="/yuhua/aggregation")
+
+
+def data_opened(id: str, department: str, resource_code: str, opened_at: str, channel: str = "municipal-platform"):
+    from models import events as ev
+
+    return inbound(ev.DATA_OPENED, {"department": department, "resource_code": resource_code,
+                                    "opened_at": opened_at, "channel": channel}, id=id, source="/yuhua/open-platform")
+
+
+def data_shared(id: str, department: str, resource_code: str, shared_at: str, channel: str = "municipal-platform"):
+    from models import events as ev
+
+    return inbound(ev.DATA_SHARED, {"department": department, "resource_code": resource_code,
+                                    "shared_at": shared_at, "channel": channel}, id=id, source="/yuhua/exchange")
 
 
 def objection_raised(id: str, objection_id: str, department: str, raised_on: str, raised_by: str | None = None):

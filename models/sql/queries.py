@@ -77,6 +77,8 @@ def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry
         "completed_at": ob["completed_at"],
         "completed_by_event_id": ob["completed_by"],
         "working_days_taken": ob["working_days_taken"],
+        "resource_code": ob["resource_code"],
+        "period": ob["period"],
     }
     if registry is not None:
         result["department_name"] = registry.name_of(ob["department"])
@@ -152,7 +154,8 @@ def violation_dict(row, registry=None) -> dict[str, Any]:
         "articles": list(v["articles"]), "department": v["department"], "obligation_id": v["obligation_id"],
         "trigger_event_id": v["trigger_event_id"], "due_date": v["due_date"], "detected_at": v["detected_at"],
         "event_day": v["event_day"], "policy_id": v["policy_id"], "explanation": v["explanation"],
-        "detail": v["detail"],
+        "detail": v["detail"], "obligation": v["obligation"], "resource_code": v["resource_code"],
+        "period": v["period"],
     }
     if registry is not None:
         result["department_name"] = registry.name_of(v["department"])
@@ -244,6 +247,14 @@ def missing_notice(session, now: datetime, *, calendar=None) -> dict[str, Any] |
 
 # ------------------------------------------------------------------ yearly evaluation (第二十四条)
 
+def catalog_sizes(session, at: datetime) -> list[tuple[str, int]]:
+    """(department, resources in its register at ``at``): entered by then and not removed by then."""
+    r = t.catalog_resources.c
+    held_at = sa.and_(r.entered_at <= at, sa.or_(r.removed_at.is_(None), r.removed_at > at))
+    return [(row[0], row[1]) for row in session.execute(
+        sa.select(r.department, sa.func.count()).where(held_at).group_by(r.department))]
+
+
 def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime | None = None) -> dict[str, Any]:
     """Per department: obligations whose start day falls in ``year`` and violations of that year.
 
@@ -258,16 +269,18 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
     c = t.obligations.c
     first, last = date(year, 1, 1), date(year, 12, 31)
     past_deadline = sa.case((c.due_end <= at, True), else_=False).label("past_deadline")
-    query = (sa.select(c.department, c.status, c.on_time, past_deadline, sa.func.count().label("n"),
+    query = (sa.select(c.department, c.kind, c.status, c.on_time, past_deadline, sa.func.count().label("n"),
                        sa.func.coalesce(sa.func.sum(c.working_days_taken), 0).label("taken_sum"),
                        sa.func.count(c.working_days_taken).label("taken_count"))
              .where(c.start_day >= first, c.start_day <= last)
-             .group_by(c.department, c.status, c.on_time, past_deadline))
+             .group_by(c.department, c.kind, c.status, c.on_time, past_deadline))
     tally = Tally()
     for row in session.execute(query).mappings():  # grouped in SQL: one row per kind of outcome
         tally.add_obligations(row["department"], status=row["status"], on_time=row["on_time"],
                               past_deadline=bool(row["past_deadline"]), count=row["n"],
-                              taken_sum=row["taken_sum"], taken_count=row["taken_count"])
+                              taken_sum=row["taken_sum"], taken_count=row["taken_count"], kind=row["kind"])
+    for department, resources in catalog_sizes(session, at):
+        tally.add_catalog_size(department, resources)
     v = t.violations.c
     for row in session.execute(sa.select(v.department, v.rule, v.articles)
                                .where(v.event_day >= first, v.event_day <= last)).mappings():

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from models import cloudevents as ce
+from models.catalog import ACTIVE, ENTRY_FIELDS, CatalogEntry
 from models.events import EVENT_REJECTED
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
-from models.ports import AbstractRepository, AbstractUnitOfWork, PendingResolution
+from models.ports import AbstractRepository, AbstractUnitOfWork, HeldEvent, PendingResolution
 from models.sql import tables as t
 from models.sql.engine import (
     insert_ignoring_duplicates,
@@ -78,8 +79,39 @@ _SELECT_PENDING = sa.select(t.pending_resolutions).where(_PENDING_CONDITION).ord
 _DELETE_PENDING = sa.delete(t.pending_resolutions).where(_PENDING_CONDITION)
 _ANY_PENDING = sa.select(sa.literal(1)).select_from(t.pending_resolutions).limit(1)
 _INSERT_HISTORY = sa.insert(t.obligation_history)
+_R = t.catalog_resources.c
+_H = t.held_events.c
+_SELECT_ENTRIES = sa.select(t.catalog_resources).where(_R.department == sa.bindparam("department"))
+_SELECT_SOME_ENTRIES = _SELECT_ENTRIES.where(_R.code.in_(sa.bindparam("codes", expanding=True)))
+_UPDATE_ENTRY = sa.update(t.catalog_resources).where(_R.department == sa.bindparam("b_department"),
+                                                     _R.code == sa.bindparam("b_code"),
+                                                     _R.version == sa.bindparam("b_version"))
+_DUE_PERIODS = (sa.select(t.catalog_resources).where(_R.next_period_start <= sa.bindparam("now"), _R.status == ACTIVE)
+                .order_by(_R.next_period_start, _R.department, _R.code).limit(sa.bindparam("limit")))
+_BY_RESOURCE = _SELECT_OBLIGATIONS.where(_O.department == sa.bindparam("department"),
+                                         _O.resource_code == sa.bindparam("resource_code"),
+                                         _O.kind == sa.bindparam("kind")).order_by(_O.id)
+_HELD_CONDITION = sa.and_(_H.department == sa.bindparam("department"), _H.resource_code == sa.bindparam("code"))
+_SELECT_HELD = sa.select(t.held_events).where(_HELD_CONDITION).order_by(_H.event_time, _H.source, _H.event_id)
+_DELETE_HELD = sa.delete(t.held_events).where(_HELD_CONDITION)
+_INSERT_CATALOG_HISTORY = sa.insert(t.catalog_history)
+_ANY_HELD = sa.select(sa.literal(1)).select_from(t.held_events).where(_H.department == sa.bindparam("department")) \
+    .limit(1)
 _FORGET_PROCESSED = sa.delete(t.processed_events).where(t.processed_events.c.source == sa.bindparam("source"),
                                                         t.processed_events.c.event_id == sa.bindparam("event_id"))
+
+
+def entry_to_row(entry: CatalogEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in ENTRY_FIELDS}
+
+
+def entry_from_row(row) -> CatalogEntry:
+    return CatalogEntry(**{name: row[name] for name in ENTRY_FIELDS})
+
+
+def held_from_row(row) -> HeldEvent:
+    return HeldEvent(row["department"], row["resource_code"], row["source"], row["event_id"], row["type"],
+                     row["event_time"], row["held_at"], row["unmatched_at"], row["reason"], row["event"], row["origin"])
 
 
 class SqlRepository(AbstractRepository):
@@ -101,12 +133,20 @@ class SqlRepository(AbstractRepository):
         self._pending_possible: bool | None = None
         self._obligation_rows: list[dict] = []
         self._new_obligation_ids: set[str] = set()
+        self._catalog_history: list[dict] = []
+        self._entry_rows: list[dict] = []
+        self._new_entry_keys: set[tuple[str, str]] = set()
+        self._held_possible: dict[str, bool] = {}
 
     def flush(self) -> None:
         self._flush_obligations()
+        self._flush_entries()
         if self._history:
             self.conn.execute(_INSERT_HISTORY, self._history)
             self._history = []
+        if self._catalog_history:
+            self.conn.execute(_INSERT_CATALOG_HISTORY, self._catalog_history)
+            self._catalog_history = []
         if self._outbox:
             insert_many_ignoring_duplicates(self.conn, t.outbox, self._outbox)
             self._outbox = []
@@ -213,7 +253,9 @@ class SqlRepository(AbstractRepository):
             "articles": list(violation.articles), "department": violation.department,
             "obligation_id": violation.obligation_id, "trigger_event_id": violation.trigger_event_id,
             "due_date": violation.due_date, "detected_at": violation.detected_at, "event_day": violation.event_day,
-            "policy_id": violation.policy_id, "explanation": violation.explanation, "detail": violation.detail})
+            "policy_id": violation.policy_id, "explanation": violation.explanation, "detail": violation.detail,
+            "obligation": violation.obligation_kind, "resource_code": violation.resource_code,
+            "period": violation.period})
 
     def add_outbox(self, message, now):
         if message.event_id in self._outbox_ids:
@@ -241,6 +283,85 @@ class SqlRepository(AbstractRepository):
 
     def open_obligations(self):
         return self._obligations(_OPEN)
+
+    # ------------------------------------------------------------ the catalog register
+
+    def _flush_entries(self) -> None:
+        if self._entry_rows:
+            insert_many_ignoring_duplicates(self.conn, t.catalog_resources, self._entry_rows)
+            self._entry_rows = []
+
+    def catalog_entries(self, department, codes=None):
+        self._flush_entries()
+        if codes is None:
+            rows = self.conn.execute(_SELECT_ENTRIES, {"department": department}).mappings()
+        else:
+            wanted = list(dict.fromkeys(codes))
+            if not wanted:
+                return {}
+            rows = [row for start in range(0, len(wanted), 500)
+                    for row in self.conn.execute(_SELECT_SOME_ENTRIES, {"department": department,
+                                                                        "codes": wanted[start:start + 500]})
+                    .mappings()]
+        return {entry.code: entry for entry in sorted(map(entry_from_row, rows), key=lambda e: e.code)}
+
+    def add_catalog_entry(self, entry):
+        """Buffered like obligations: a snapshot's new entries go in with one executemany before the next read.
+
+        The service adds only codes the register did not hold when it read them in this unit; the insert still
+        ignores an existing key rather than fail.
+        """
+        key = (entry.department, entry.code)
+        if key in self._new_entry_keys:
+            return False
+        self._new_entry_keys.add(key)
+        self._entry_rows.append(entry_to_row(entry))
+        return True
+
+    def save_catalog_entry(self, entry):
+        self._flush_entries()
+        row = entry_to_row(entry)
+        del row["department"], row["code"]
+        row.update(version=entry.version + 1, b_department=entry.department, b_code=entry.code,
+                   b_version=entry.version)
+        if self.conn.execute(_UPDATE_ENTRY, row).rowcount != 1:
+            raise ConcurrentUpdate(f"catalog entry {entry.department}/{entry.code} changed since it was read")
+        entry.version += 1
+
+    def add_catalog_history(self, record):
+        self._catalog_history.append({
+            "department": record.department, "resource_code": record.resource_code, "at": record.at,
+            "recorded_at": record.recorded_at, "event_id": record.event_id, "event_source": record.event_source,
+            "action": record.action, "catalog_version": record.catalog_version, "revision": record.revision,
+            "detail": record.detail})
+
+    def due_catalog_periods(self, now, limit):
+        self._flush_entries()
+        return [entry_from_row(row) for row in self.conn.execute(_DUE_PERIODS, {"now": now, "limit": limit})
+                .mappings()]
+
+    def obligations_for_resource(self, department, resource_code, kind):
+        return self._obligations(_BY_RESOURCE, department=department, resource_code=resource_code, kind=kind)
+
+    def add_held_event(self, held):
+        self._held_possible[held.department] = True
+        return insert_ignoring_duplicates(self.conn, t.held_events, {
+            "source": held.source, "event_id": held.event_id, "department": held.department,
+            "resource_code": held.resource_code, "type": held.type, "event_time": held.event_time,
+            "held_at": held.held_at, "unmatched_at": held.unmatched_at, "reason": held.reason, "event": held.event,
+            "origin": held.origin})
+
+    def take_held_events(self, department, resource_code):
+        if department not in self._held_possible:  # one cheap look per department and unit: usually none waits
+            self._held_possible[department] = self.conn.execute(_ANY_HELD, {"department": department}).first() \
+                is not None
+        if not self._held_possible[department]:
+            return []
+        params = {"department": department, "code": resource_code}
+        rows = self.conn.execute(_SELECT_HELD, params).mappings().all()
+        if rows:
+            self.conn.execute(_DELETE_HELD, params)
+        return [held_from_row(row) for row in rows]
 
 
 class SqlUnitOfWork(AbstractUnitOfWork):

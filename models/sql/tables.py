@@ -82,6 +82,8 @@ obligations = sa.Table(
     sa.Column("working_days_taken", sa.Integer(), nullable=True),
     sa.Column("opened_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("resource_code", sa.String(256), nullable=True),  # 0003: data-aggregation / data-opening
+    sa.Column("period", sa.String(16), nullable=True),
 )
 sa.Index("ix_obligations_due_reminder", obligations.c.status, obligations.c.next_reminder_at)
 sa.Index("ix_obligations_due_end", obligations.c.status, obligations.c.due_end)
@@ -89,6 +91,7 @@ sa.Index("ix_obligations_department", obligations.c.department, obligations.c.st
 sa.Index("ix_obligations_trigger", obligations.c.trigger_event_id, obligations.c.department)
 sa.Index("ix_obligations_subject", obligations.c.kind, obligations.c.department, obligations.c.subject_ref)
 sa.Index("ix_obligations_start_day", obligations.c.start_day)
+sa.Index("ix_obligations_resource", obligations.c.department, obligations.c.resource_code, obligations.c.kind)
 
 obligation_history = sa.Table(
     "obligation_history", metadata,
@@ -127,7 +130,11 @@ violations = sa.Table(
     sa.Column("policy_id", sa.String(128), nullable=False),
     sa.Column("explanation", sa.Text(), nullable=False),
     sa.Column("detail", sa.JSON(), nullable=False),
+    sa.Column("obligation", sa.String(64), nullable=True),  # 0003: the obligation's kind
+    sa.Column("resource_code", sa.String(256), nullable=True),
+    sa.Column("period", sa.String(16), nullable=True),
 )
+sa.Index("ix_violations_resource", violations.c.department, violations.c.resource_code)
 
 pending_resolutions = sa.Table(
     "pending_resolutions", metadata,
@@ -150,6 +157,79 @@ unassessed_events = sa.Table(
     sa.Column("recorded_at", UTCDateTime(), nullable=False),
     sa.Column("event", sa.JSON(), nullable=False),
 )
+
+# ------------------------------------------------------------------ the catalog register (0003)
+
+catalog_resources = sa.Table(
+    "catalog_resources", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("code", sa.String(256), primary_key=True),
+    sa.Column("name", sa.String(1000), nullable=True),
+    sa.Column("classification", sa.String(1000), nullable=True),
+    sa.Column("responsible_party", sa.String(1000), nullable=True),
+    sa.Column("format", sa.String(1000), nullable=True),
+    sa.Column("update_cycle", sa.String(32), nullable=True),
+    sa.Column("share_type", sa.String(32), nullable=True),
+    sa.Column("share_channel", sa.String(64), nullable=True),
+    sa.Column("open_type", sa.String(32), nullable=True),
+    sa.Column("open_channel", sa.String(64), nullable=True),
+    sa.Column("usage_requirements", sa.Text(), nullable=True),
+    sa.Column("contains_personal_info", sa.Boolean(), nullable=True),
+    sa.Column("desensitized", sa.Boolean(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("catalog_version", sa.String(256), nullable=False),
+    sa.Column("entered_at", UTCDateTime(), nullable=True),
+    sa.Column("changed_at", UTCDateTime(), nullable=True),
+    sa.Column("changed_by", sa.String(256), nullable=True),
+    sa.Column("removed_at", UTCDateTime(), nullable=True),
+    sa.Column("cycle_source", sa.String(512), nullable=True),
+    sa.Column("cycle_event_id", sa.String(256), nullable=True),
+    sa.Column("cycle_since", UTCDateTime(), nullable=True),
+    sa.Column("next_period", sa.String(16), nullable=True),
+    sa.Column("next_period_start", UTCDateTime(), nullable=True),
+    sa.Column("last_aggregated_at", UTCDateTime(), nullable=True),
+    sa.Column("last_aggregated_period", sa.String(16), nullable=True),
+    sa.Column("last_opened_at", UTCDateTime(), nullable=True),
+    sa.Column("last_shared_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+# The scheduler's "whose period has begun": proportional to the entries due, not to the register.
+sa.Index("ix_catalog_resources_next_period", catalog_resources.c.next_period_start)
+
+catalog_history = sa.Table(
+    "catalog_history", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("resource_code", sa.String(256), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("event_id", sa.String(256), nullable=False),
+    sa.Column("event_source", sa.String(512), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("catalog_version", sa.String(256), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("detail", sa.JSON(), nullable=False),
+)
+sa.Index("ix_catalog_history_resource", catalog_history.c.department, catalog_history.c.resource_code,
+         catalog_history.c.id)
+
+held_events = sa.Table(
+    "held_events", metadata,
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("event_id", sa.String(256), primary_key=True),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("resource_code", sa.String(256), nullable=False),
+    sa.Column("type", sa.String(128), nullable=False),
+    sa.Column("event_time", UTCDateTime(), nullable=False),
+    sa.Column("held_at", UTCDateTime(), nullable=False),
+    sa.Column("unmatched_at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("event", sa.JSON(), nullable=False),
+    sa.Column("origin", sa.JSON(), nullable=False),
+)
+sa.Index("ix_held_events_resource", held_events.c.department, held_events.c.resource_code)
+sa.Index("ix_held_events_unmatched", held_events.c.unmatched_at)
 
 outbox = sa.Table(
     "outbox", metadata,

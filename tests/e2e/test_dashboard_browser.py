@@ -186,6 +186,33 @@ def test_dashboard_shows_the_tracker_state_and_follows_it(browser, tracker):
     assert reminders[0]["due_date"] in text_of(browser, "#reminders")
     assert "更新政务数据资源目录" in text_of(browser, "#reminders")
 
+    # The catalog register on the department's page (issue 12): each resource with its types, channels and cycle,
+    # when its data was last aggregated and is next due, in the warning colour of its state.
+    _, catalog = worker.get("/api/departments/fgj/catalog")
+    by_code = {r["code"]: r for r in catalog["resources"]}
+    assert by_code["FGJ-0002"]["state"] == "overdue" and by_code["FGJ-0001"]["last_aggregated_period"]
+    browser.get(f"{base}/?poll=300#/department/fgj")
+    wait_for(browser, lambda d: len(attributes(d, "#catalog tbody tr", "data-resource")) == catalog["total"],
+             what="the catalog of 区发展和改革局")
+    states = dict(attributes(browser, "#catalog tbody tr", "data-resource", "data-state"))
+    assert states == {code: r["state"] for code, r in by_code.items()}
+    row = lambda code: text_of(browser, f'#catalog tr[data-resource="{code}"]')  # noqa: E731
+    assert "每月" in row("FGJ-0002") and "已逾期" in row("FGJ-0002")
+    first = by_code["FGJ-0001"]
+    assert first["last_aggregated_period"] in row("FGJ-0001") and "有条件共享" in row("FGJ-0001")
+    assert first["next_due"]["due_date"] in row("FGJ-0001") and "市政务数据资源管理平台" in row("FGJ-0001")
+    assert "发改局自建数据交换系统" in row("FGJ-0004") and "不予开放" in row("FGJ-0005")
+    red, = browser.execute_script(
+        "return [getComputedStyle(document.querySelector('#catalog tr[data-resource=\"FGJ-0002\"] td'))"
+        ".backgroundColor];")
+    assert red == "rgb(253, 240, 238)", red  # the overdue colour of the stylesheet
+    assert "FGJ-9999" in text_of(browser, "#unmatched")  # an aggregation no catalog lists
+    click_link(browser, "重点项目进度月报")
+    wait_for(browser, lambda d: "重点项目进度月报" in text_of(d, "main h1") and text_of(d, "#register-history"),
+             what="the page of FGJ-0002")
+    assert "列入目录" in text_of(browser, "#register-history") and "按更新时限归集数据" in text_of(browser, "main")
+    assert "第二十五条（二）" in text_of(browser, "main")
+
     # Obligation page: the deadline explained day by day, as the API explains it.
     _, mzj = worker.get("/api/obligations?department=mzj")
     obligation_id = mzj["obligations"][0]["id"]

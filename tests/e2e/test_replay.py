@@ -54,6 +54,19 @@ def publish_history(bootstrap_servers: str, prefix: str) -> None:
         platform.objection_raised(objection_id="O-1", department="rsj", resource_code="RSJ-0031",
                                   raised_on="2025-02-10", raised_by="ybj", id="o1", time=at("2025-02-10"))
         platform.send_raw("catalog.catalog-updates", b"not a cloudevent", key="jyj")
+        # The catalog register (issue 12): two monthly resources, one aggregated on time, one never; one opened.
+        platform.catalog_updated(department="fgj", submitted_at=at("2025-01-06", 9), catalog_version="fgj-1",
+                                 complete=True, id="u-fgj", time=at("2025-01-06", 9), resources=[
+                                     {"code": "FGJ-1", "name": "项目库", "action": "added", "update_cycle": "monthly",
+                                      "open_type": "conditional", "open_channel": "municipal-platform"},
+                                     {"code": "FGJ-2", "name": "进度月报", "action": "added",
+                                      "update_cycle": "monthly"}])
+    with EventPublisher(bootstrap_servers, topic_prefix=prefix, source="/yuhua/data-governance") as governance:
+        # published before the catalog update in real time: the replay plays it at its own instant
+        governance.data_aggregated(department="fgj", resource_code="FGJ-1", period="2025-02",
+                                   aggregated_at=at("2025-03-04", 11), id="a-fgj-feb", time=at("2025-03-04", 11))
+        governance.data_opened(department="fgj", resource_code="FGJ-1", opened_at=at("2025-01-08", 15),
+                               id="o-fgj", time=at("2025-01-08", 15))
 
 
 def replay(env: dict[str, str], tmp_path: Path, name: str) -> tuple[dict, str]:
@@ -70,9 +83,9 @@ def replay(env: dict[str, str], tmp_path: Path, name: str) -> tuple[dict, str]:
 def comparable(report: dict) -> dict:
     """What must not depend on the run: obligations, violations and the evaluation figures."""
     obligations = sorted((o["id"], o["department"], o["kind"], o["status"], o["on_time"], o["start_day"],
-                          o["due_date"], o["completed_at"]) for o in report["obligations"])
-    violations = sorted((v["id"], v["department"], v["rule"], v["article"], v["due_date"], v["detected_at"])
-                        for v in report["violations"])
+                          o["due_date"], o["completed_at"], o["period"]) for o in report["obligations"])
+    violations = sorted((v["id"], v["department"], v["rule"], v["article"], v["due_date"], v["detected_at"],
+                         v["resource_code"], v["period"]) for v in report["violations"])
     return {"obligations": obligations, "violations": violations, "evaluation": report["evaluation"]}
 
 
@@ -85,7 +98,7 @@ def test_replaying_the_same_topics_twice_gives_the_same_state(bootstrap_servers,
     second, _ = replay(env, tmp_path, "second")
 
     assert "replay [" in progress and "100.0%" in progress  # the progress bar on stderr
-    assert first["messages"] == 8 and first["left_out"] == 1  # 2026's event is after --to
+    assert first["messages"] == 11 and first["left_out"] == 1  # 2026's event is after --to
     assert first["topic_prefix"] != second["topic_prefix"]  # each replay has its own copy of the topics
     assert comparable(first) == comparable(second)
 
@@ -103,3 +116,15 @@ def test_replaying_the_same_topics_twice_gives_the_same_state(bootstrap_servers,
     assert ("wjj", "share-scope-narrowed") in rules and ("czj", "overdue") not in rules
     figures = {row["department"]: row for row in first["evaluation"]["2025"]["departments"]}
     assert figures["czj"]["on_time_rate"] == 1.0 and figures["jyj"]["late"] == 1 and figures["mzj"]["overdue"] == 1
+    periods = {(o["resource_code"], o["period"]): (o["status"], o["on_time"]) for o in first["obligations"]
+               if o["kind"] == "data-aggregation"}
+    # The window ends at 1 April 00:00, when April begins: its obligations open then too.
+    assert periods == {("FGJ-1", "2025-02"): ("completed", True), ("FGJ-2", "2025-02"): ("overdue", None),
+                       ("FGJ-1", "2025-03"): ("open", None), ("FGJ-2", "2025-03"): ("open", None),
+                       ("FGJ-1", "2025-04"): ("open", None), ("FGJ-2", "2025-04"): ("open", None)}
+    assert by_department[("fgj", "data-opening")]["on_time"] is True
+    missed = [v for v in first["violations"] if v["department"] == "fgj"]
+    assert [(v["rule"], v["resource_code"], v["period"]) for v in missed] == [("overdue", "FGJ-2", "2025-02")]
+    assert missed[0]["detected_at"] == "2025-03-08T00:00:00+08:00"  # 28 Feb + 5 working days, at its end
+    assert (figures["fgj"]["catalog_size"], figures["fgj"]["periods_owed"], figures["fgj"]["periods_missed"]) == (
+        2, 6, 1)

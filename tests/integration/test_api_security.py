@@ -18,7 +18,7 @@ from api.security import CONTENT_SECURITY_POLICY
 from config.bootstrap import build_api_context, build_models
 from config.settings import Settings
 from models.clock import SHANGHAI, ManualClock
-from models.events import REGULATION_CHANGED
+from models.events import CATALOG_UPDATED, REGULATION_CHANGED
 from models.validation import build_cloudevent, event_from_attributes
 from tests.fakes import accepted_at
 
@@ -45,7 +45,13 @@ def _contexts(database_url: str):
             event = build_cloudevent(REGULATION_CHANGED, "/yuhua/legal-affairs", {
                 "regulation_id": "r1", "title": "《数据条例》修订", "change_kind": "amended",
                 "changed_on": "2026-03-02", "affected_departments": ["jyj"]}, id="R1", time=NOW)
-            parts.tracker.apply_batch([accepted_at("catalog.regulation-changes", 0, 0, event_from_attributes(event))])
+            update = build_cloudevent(CATALOG_UPDATED, "/yuhua/catalog-platform", {  # a register with one resource
+                "department": "jyj", "submitted_at": "2026-03-10T10:00:00+08:00", "catalog_version": "v1",
+                "resources": [{"code": "JYJ-001", "name": "学校名录", "action": "added", "share_type": "conditional",
+                               "update_cycle": "monthly", "share_channel": "municipal-platform"}]},
+                id="U1", time=NOW)
+            parts.tracker.apply_batch([accepted_at("catalog.regulation-changes", 0, 0, event_from_attributes(event)),
+                                       accepted_at("catalog.catalog-updates", 0, 0, event_from_attributes(update))])
             holder["parts"] = parts
         parts = holder["parts"]
         return build_api_context(settings, clock=parts.tracker.clock, parts=parts,
@@ -414,6 +420,8 @@ def test_the_answers_match_their_schemas(make_db_context):
     obligation_id = one(context, "GET", "/api/obligations")[2]["obligations"][0]["id"]
     paths = {"/api/obligations/{id}": f"/api/obligations/{obligation_id}",
              "/api/departments/{code}/summary": "/api/departments/jyj/summary",
+             "/api/departments/{code}/catalog": "/api/departments/jyj/catalog",
+             "/api/departments/{code}/resources/{resource_code}": "/api/departments/jyj/resources/JYJ-001",
              "/api/evaluation/{year}": "/api/evaluation/2026",
              "/api/departments/{code}/deadlines.ics": "/api/departments/jyj/deadlines.ics",
              "/api/evaluation/{year}.xlsx": "/api/evaluation/2026.xlsx"}

@@ -17,7 +17,8 @@ def test_build_worker_wires_the_parts_the_worker_runs(tmp_path):
     agents = list(parts.app.agents.values())
     assert len(agents) == 1
     assert set(agents[0].channel.topics) == {"p.catalog.regulation-changes", "p.catalog.duty-changes",
-                                             "p.catalog.catalog-updates", "p.catalog.data-objections"}
+                                             "p.catalog.catalog-updates", "p.catalog.data-objections",
+                                             "p.catalog.data-activities"}
     assert parts.api_app is not None
     status = worker.status()
     assert status["relay_lease_holder"] is False and status["ingest"]["messages"] == 0

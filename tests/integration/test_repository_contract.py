@@ -21,8 +21,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from models import messages
-from models.obligations import COMPLETED, OPEN, OVERDUE, ConcurrentUpdate, Obligation
-from models.ports import PendingResolution, Unassessed
+from models.catalog import REMOVED, CatalogEntry
+from models.obligations import CANCELLED, COMPLETED, OPEN, OVERDUE, ConcurrentUpdate, Obligation
+from models.ports import CatalogHistory, HeldEvent, PendingResolution, Unassessed
 from models.reminders import Reminder
 from models.violations import Violation
 from streams.ingest import KafkaOrigin
@@ -69,8 +70,34 @@ def dead_letter(offset: int) -> messages.OutgoingMessage:
     return messages.dead_letter(origin=origin, reason="the value is not JSON", now=NOW)
 
 
+def entry(code: str, department: str = "jyj", **changes) -> CatalogEntry:
+    values = dict(name=f"资源 {code}", classification="教育", responsible_party="学籍科", format="表格",
+                  update_cycle="monthly", share_type="unconditional", share_channel="municipal-platform",
+                  open_type="conditional", open_channel="municipal-platform", usage_requirements="仅限政务使用",
+                  contains_personal_info=True, desensitized=False, revision=1, catalog_version="v1",
+                  entered_at=NOW, changed_at=NOW, changed_by="c-1", cycle_source="/yuhua/catalog-platform",
+                  cycle_event_id="c-1", cycle_since=NOW, next_period="2026-04",
+                  next_period_start=shanghai(2026, 4, 1), last_aggregated_at=shanghai(2026, 3, 5, 9),
+                  last_aggregated_period="2026-02", last_opened_at=None, last_shared_at=shanghai(2026, 3, 6))
+    values.update(changes)
+    return CatalogEntry(department, code, **values)
+
+
+def held(event_id: str, event_time: datetime, code: str = "R-1", department: str = "jyj") -> HeldEvent:
+    return HeldEvent(department, code, "/yuhua/aggregation", event_id, "gov.catalog.data.aggregated", event_time, NOW,
+                     event_time + timedelta(days=7), "暂存", {"id": event_id, "data": {"period": "2026-02"}},
+                     {"reference": ["catalog.data-activities", "0", "3"], "record": {"offset": 3},
+                      "key_base64": None})
+
+
+def change_record(code: str, action: str, revision: int) -> CatalogHistory:
+    return CatalogHistory("jyj", code, NOW, NOW, f"c-{revision}", "/yuhua/catalog-platform", action, f"v{revision}",
+                          revision, {"changes": {"share_type": {"before": None, "after": "unconditional"}}})
+
+
 class RepositoryContract:
-    """The scenarios; a subclass provides ``new_uow()``, ``stored_outbox()`` and ``history()``."""
+    """The scenarios; a subclass provides ``new_uow()``, ``stored_outbox()``, ``history()`` and
+    ``catalog_history()``."""
 
     def new_uow(self):
         raise NotImplementedError
@@ -81,6 +108,10 @@ class RepositoryContract:
 
     def history(self, obligation_id: str) -> list[tuple[str, str | None, dict]]:
         """(what, event id, detail) of an obligation's history, in order."""
+        raise NotImplementedError
+
+    def catalog_history(self, department: str, code: str) -> list[tuple[str, str, int, dict]]:
+        """(action, event id, revision, detail) of a resource's register history, in order."""
         raise NotImplementedError
 
     def committed(self, work) -> object:
@@ -396,6 +427,117 @@ class RepositoryContract:
         assert self.stored_outbox() == [dead_letter(7).event_id, dead_letter(8).event_id]
 
 
+    # ------------------------------------------------------------ the catalog register
+
+    def test_a_register_entry_reads_back_as_it_was_stored(self):
+        stored = entry("R-1")
+        assert self.committed(lambda repo: repo.add_catalog_entry(stored)) is True
+        back = self.read(lambda repo: repo.catalog_entries("jyj", ["R-1"]))
+        assert back == {"R-1": stored}
+        assert back["R-1"].next_period_start == shanghai(2026, 4, 1) and back["R-1"].desensitized is False
+
+    def test_register_entries_are_read_per_department_all_or_some_removed_ones_too(self):
+        def work(repo):
+            repo.add_catalog_entry(entry("R-2"))
+            repo.add_catalog_entry(entry("R-1", status=REMOVED, next_period=None, next_period_start=None))
+            repo.add_catalog_entry(entry("R-1", department="mzj"))
+            repo.add_catalog_entry(entry("R-3"))
+        self.committed(work)
+        assert list(self.read(lambda r: r.catalog_entries("jyj"))) == ["R-1", "R-2", "R-3"]
+        assert list(self.read(lambda r: r.catalog_entries("jyj", ["R-3", "R-1", "R-9", "R-1"]))) == ["R-1", "R-3"]
+        assert self.read(lambda r: r.catalog_entries("jyj", [])) == {}
+        assert self.read(lambda r: r.catalog_entries("jyj"))["R-1"].status == REMOVED
+        assert list(self.read(lambda r: r.catalog_entries("czj"))) == []
+
+    def test_a_register_entry_is_added_once_and_saved_with_its_version(self):
+        def add_twice(repo):
+            assert repo.add_catalog_entry(entry("R-1")) is True
+            assert repo.add_catalog_entry(entry("R-1", name="同一单元")) is False
+        self.committed(add_twice)
+        self.committed(lambda repo: repo.add_catalog_entry(entry("R-1", name="另一个")))  # a later unit
+        assert self.read(lambda r: r.catalog_entries("jyj")["R-1"].name) == "资源 R-1"  # never replaced
+
+        def save(repo):
+            read = repo.catalog_entries("jyj")["R-1"]
+            read.share_type, read.revision = "conditional", 2
+            repo.save_catalog_entry(read)
+            assert read.version == 1
+        self.committed(save)
+        back = self.read(lambda r: r.catalog_entries("jyj")["R-1"])
+        assert (back.name, back.share_type, back.revision, back.version) == ("资源 R-1", "conditional", 2, 1)
+        with pytest.raises(ConcurrentUpdate):
+            self.committed(lambda repo: repo.save_catalog_entry(entry("R-1", version=0)))  # stale
+        with pytest.raises(ConcurrentUpdate):
+            self.committed(lambda repo: repo.save_catalog_entry(entry("R-9")))  # never stored
+
+    def test_due_catalog_periods_takes_active_entries_whose_period_has_begun_earliest_first(self):
+        april = shanghai(2026, 4, 1)
+
+        def work(repo):
+            repo.add_catalog_entry(entry("R-b", next_period_start=april))
+            repo.add_catalog_entry(entry("R-a", next_period_start=april))
+            repo.add_catalog_entry(entry("R-a", department="czj", next_period_start=april))
+            repo.add_catalog_entry(entry("R-c", next_period_start=april - timedelta(days=31)))
+            repo.add_catalog_entry(entry("R-d", next_period_start=april + timedelta(seconds=1)))
+            repo.add_catalog_entry(entry("R-e", next_period=None, next_period_start=None))
+            repo.add_catalog_entry(entry("R-f", next_period_start=april - timedelta(days=60), status=REMOVED))
+        self.committed(work)
+        due = lambda now, limit=100: [(e.department, e.code) for e in  # noqa: E731
+                                      self.read(lambda r: r.due_catalog_periods(now, limit))]
+        assert due(april) == [("jyj", "R-c"), ("czj", "R-a"), ("jyj", "R-a"), ("jyj", "R-b")]  # the start counts
+        assert due(april, limit=2) == [("jyj", "R-c"), ("czj", "R-a")]
+        assert due(april - timedelta(days=31, seconds=1)) == []
+        assert due(april + timedelta(days=1))[-1] == ("jyj", "R-d")
+
+    def test_obligations_for_a_resource_filter_by_department_resource_and_kind(self):
+        def work(repo):
+            repo.add_obligation(obligation("ob-2", kind="data-aggregation", resource_code="R-1", period="2026-04"))
+            repo.add_obligation(obligation("ob-1", kind="data-aggregation", resource_code="R-1", period="2026-03",
+                                           status=CANCELLED))
+            repo.add_obligation(obligation("ob-3", kind="data-opening", resource_code="R-1"))
+            repo.add_obligation(obligation("ob-4", kind="data-aggregation", resource_code="R-2", period="2026-04"))
+            repo.add_obligation(obligation("ob-5", kind="data-aggregation", resource_code="R-1", department="mzj"))
+        self.committed(work)
+        found = self.read(lambda r: r.obligations_for_resource("jyj", "R-1", "data-aggregation"))
+        assert [(o.id, o.period, o.status) for o in found] == [("ob-1", "2026-03", CANCELLED),
+                                                               ("ob-2", "2026-04", OPEN)]
+        assert [o.id for o in self.read(lambda r: r.obligations_for_resource("jyj", "R-1", "data-opening"))] == [
+            "ob-3"]
+
+    def test_held_events_are_kept_once_and_taken_once_per_resource_earliest_first(self):
+        def work(repo):
+            assert repo.add_held_event(held("a-late", shanghai(2026, 3, 9))) is True
+            assert repo.add_held_event(held("a-early", shanghai(2026, 3, 3))) is True
+            assert repo.add_held_event(held("a-early", shanghai(2026, 3, 3))) is False
+            assert repo.add_held_event(held("a-other", shanghai(2026, 3, 3), code="R-2")) is True
+        self.committed(work)
+        assert self.committed(lambda repo: repo.add_held_event(held("a-late", shanghai(2026, 3, 9)))) is False
+        assert self.read(lambda repo: repo.take_held_events("jyj", "R-1"))[0] == held("a-early", shanghai(2026, 3, 3))
+        taken = self.committed(lambda repo: repo.take_held_events("jyj", "R-1"))  # the read above rolled back
+        assert [h.event_id for h in taken] == ["a-early", "a-late"]
+        assert self.committed(lambda repo: repo.take_held_events("jyj", "R-1")) == []
+        assert [h.event_id for h in self.committed(lambda repo: repo.take_held_events("jyj", "R-2"))] == ["a-other"]
+
+    def test_register_history_keeps_every_change_in_order_and_rolls_back(self):
+        def work(repo):
+            repo.add_catalog_history(change_record("R-1", "added", 1))
+            repo.add_catalog_history(change_record("R-2", "added", 1))
+            repo.add_catalog_history(change_record("R-1", "modified", 2))
+        self.committed(work)
+        with self.new_uow() as uow:
+            uow.repo.add_catalog_history(change_record("R-1", "removed", 3))  # left without commit
+        assert [(a, e, r) for a, e, r, _ in self.catalog_history("jyj", "R-1")] == [("added", "c-1", 1),
+                                                                                   ("modified", "c-2", 2)]
+        assert self.catalog_history("jyj", "R-1")[0][3]["changes"]["share_type"]["after"] == "unconditional"
+
+    def test_an_obligation_about_a_resource_keeps_its_code_and_period(self):
+        stored = obligation("ob-1", kind="data-aggregation", resource_code="R-1", period="2026-W14",
+                            subject_ref="R-1/2026-W14")
+        self.committed(lambda repo: repo.add_obligation(stored))
+        [back] = self.read(lambda repo: repo.obligations_for_subject("data-aggregation", "jyj", "R-1/2026-W14"))
+        assert back == stored
+
+
 class TestFakeRepository(RepositoryContract):
     @pytest.fixture(autouse=True)
     def backend(self):
@@ -410,6 +552,10 @@ class TestFakeRepository(RepositoryContract):
     def history(self, obligation_id):
         return [(what, event_id, detail) for ob_id, _, what, event_id, detail in self.store.state.history
                 if ob_id == obligation_id]
+
+    def catalog_history(self, department, code):
+        return [(r.action, r.event_id, r.revision, r.detail) for r in self.store.state.catalog_history
+                if (r.department, r.resource_code) == (department, code)]
 
 
 class TestSqlRepository(RepositoryContract):
@@ -450,6 +596,17 @@ class TestSqlRepository(RepositoryContract):
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(h.what, h.event_id, h.detail).where(h.obligation_id == obligation_id)
                                 .order_by(h.id))
+            return [tuple(row) for row in rows]
+
+    def catalog_history(self, department, code):
+        import sqlalchemy as sa
+
+        from models.sql import tables as t
+
+        h = t.catalog_history.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(h.action, h.event_id, h.revision, h.detail)
+                                .where(h.department == department, h.resource_code == code).order_by(h.id))
             return [tuple(row) for row in rows]
 
 

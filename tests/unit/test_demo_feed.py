@@ -32,7 +32,7 @@ def parsed_feed(today: date, limit: int):
 def test_the_demo_uses_the_policy_in_force():
     feed = demo_feed_for(SETTINGS, date(2026, 3, 16))
     regulation = next(m.event for m in feed if m.event and m.event["type"] == ev.REGULATION_CHANGED)
-    assert len(feed) == 8
+    assert len(feed) == 16
     assert regulation["data"]["changed_on"] < "2026-03-16"
 
 
@@ -76,7 +76,52 @@ def test_answers_are_published_before_their_triggers():
     waits: list[int] = []
     feed = demo_feed(date(2026, 3, 20), CALENDAR, 15)
     assert publish_feed(Recorder(), feed, waits.append) == len(feed)
+    activities = sum(sent.count(t) for t in ev.DATA_ACTIVITY_TYPES)
     updates = sent.count(ev.CATALOG_UPDATED)
-    assert updates == 3 and sent[:updates] == [ev.CATALOG_UPDATED] * updates
-    assert waits == [updates]  # the tracker is asked to apply the answers before any trigger is sent
+    assert (activities, updates) == (6, 5)
+    assert set(sent[:activities]) <= set(ev.DATA_ACTIVITY_TYPES)  # held until their resources are registered
+    assert sent[activities:activities + updates] == [ev.CATALOG_UPDATED] * updates
+    # the tracker applies the activities, then the answers, before any trigger is sent
+    assert waits == [activities, activities + updates]
     assert len(sent) == len(feed) and "raw" in sent
+
+
+# Every new rule of the catalog register shows at least once, whatever day the demo runs (issue 12).
+REGISTER_DAYS = DAYS[::6]
+
+
+@pytest.mark.parametrize("today", REGISTER_DAYS, ids=str)
+def test_the_demo_shows_every_rule_of_the_catalog_register(today):
+    from models.policy import DATA_AGGREGATION, DATA_OPENING
+    from tests.fakes import Harness, accepted_at
+
+    now = datetime.combine(today, datetime.min.time(), tzinfo=SHANGHAI).replace(hour=10)
+    h = Harness(now, calendar=CALENDAR, policies=POLICIES)
+    limit = POLICIES.policy_for(today, SETTINGS.jurisdiction).obligations["catalog-update"].working_days
+    feed = demo_feed(today, CALENDAR, limit)
+    events = [validate_event(m.event)[1] for m in feed if m.event is not None]
+    # in the order publish_feed sends them, with a tick between each group (a worker ticks whenever it likes)
+    groups = [[e for e in events if e.type in ev.DATA_ACTIVITY_TYPES], [e for e in events if e.type == ev.CATALOG_UPDATED],
+              [e for e in events if e.type not in ev.DATA_ACTIVITY_TYPES and e.type != ev.CATALOG_UPDATED]]
+    for n, group in enumerate(groups):
+        h.tracker.apply_batch([accepted_at(topics.TOPIC_OF_TYPE[e.type], 0, 100 * n + i, e) for i, e in enumerate(group)])
+        h.tracker.tick()
+    found = {(v.department, v.rule, v.obligation_kind) for v in h.state.violations.values()}
+    assert {("fgj", "overdue", DATA_AGGREGATION), ("fgj", "overdue", DATA_OPENING),
+            ("fgj", "unauthorised-channel", None), ("fgj", "closed-data-opened", None),
+            ("fgj", "share-scope-narrowed", None), ("wjj", "sensitive-data-opened", None)} <= found, found
+    channels = {v.detail.get("case") for v in h.state.violations.values() if v.rule == "unauthorised-channel"}
+    assert channels == {"share"}  # the registered exchange system and the e-mail
+    narrowed = next(v for v in h.state.violations.values() if v.rule == "share-scope-narrowed"
+                    and v.department == "fgj")
+    assert narrowed.detail["judged_against"] == "register"
+    held, = h.state.held.values()
+    assert held.resource_code == "FGJ-9999" and held.unmatched_at <= now
+    fgj = {o.resource_code: o for o in h.obligations(department="fgj", kind=DATA_OPENING)}
+    assert (fgj["FGJ-0001"].status, fgj["FGJ-0001"].on_time) == ("completed", True)
+    first = min((o for o in h.obligations(department="fgj", kind=DATA_AGGREGATION)
+                 if o.resource_code == "FGJ-0001"), key=lambda o: o.start_day)
+    assert (first.status, first.on_time) == ("completed", True)
+    wjj, = h.obligations(department="wjj", kind=DATA_OPENING)
+    assert (wjj.status, wjj.on_time) == ("completed", True)
+    assert not [v for v in h.state.violations.values() if v.department == "wjj" and v.rule == "overdue"]

@@ -81,7 +81,7 @@ def test_catalog_update_with_resources_and_resolves():
     assert event.data.resolves == ("evt-1",)
     resource = event.data.resources[0]
     assert (resource.share_type, resource.previous_share_type, resource.contains_personal_info,
-            resource.desensitized, resource.approval_ref) == ("conditional", "unconditional", True, False, None)
+            resource.desensitized, resource.approval_ref) == ("conditional", "unconditional", True, None, None)
     assert event.start_day() == date(2026, 3, 10)
 
 

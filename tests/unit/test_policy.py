@@ -153,3 +153,49 @@ def test_departments_command_table_says_it_is_sample_data(capsys):
     assert main(["departments"]) == 0
     out = capsys.readouterr().out
     assert "区数据资源中心" in out and "sample data" in out
+
+
+# ------------------------------------------------------------------ the catalog register's kinds and rules (issue 12)
+
+def test_shipped_policies_carry_the_register_kinds_and_rules_with_district_limits():
+    for path in sorted((CONFIG_DIR / "policies").glob("*.yaml")):
+        policy = load_policy_file(path)
+        aggregation = policy.obligations["data-aggregation"]
+        assert (aggregation.article, aggregation.overdue_citations) == ("第十二条", ("第二十五条（二）",))
+        assert aggregation.limit("realtime") == aggregation.limit("daily") == 1
+        assert [aggregation.limit(c) for c in ("weekly", "monthly", "quarterly", "half-yearly", "yearly")] == [
+            2, 5, 10, 15, 20]
+        assert aggregation.reminder_stages == (0,)
+        opening = policy.obligations["data-opening"]
+        assert (opening.article, opening.working_days, opening.overdue_citations) == ("第二十条", 10,
+                                                                                      ("第二十五条（八）",))
+        channel = policy.rules["unauthorised-channel"]
+        assert channel.allowed_channels == ("municipal-platform",)
+        assert channel.cites("share") == ("第十四条", "第二十五条（七）")
+        assert channel.cites("open") == ("第十八条", "第二十五条（七）")
+        assert policy.rules["closed-data-opened"].cites() == ("第十九条", "第二十五条（二）")
+        assert policy.unmatched_after_working_days == 5
+        assert "THE MEASURES LEAVE THIS TO THE" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("old, new, says, where", [
+    ("{daily: 1, weekly: 2,", "{weekly: 2,", "working_days_by_cycle has no limit for daily", "working_days_by_cycle"),
+    ("{daily: 1, weekly: 2,", "{daily: 1, fortnightly: 3, weekly: 2,", "unknown update cycle 'fortnightly'",
+     "working_days_by_cycle"),
+    ("monthly: 5,", "monthly: 0,", "working_days_by_cycle.monthly must be at least 1", "working_days_by_cycle"),
+    ("      share: [第十四条, 第二十五条（七）]\n", "", "rule unauthorised-channel (share) has no citation", "citations:"),
+    ("      open: [第十八条,", "      publish: [第十八条,", "unknown case 'publish'", "publish:"),
+    ("    allowed_channels: [municipal-platform]\n", "", "allowed_channels is missing", "unauthorised-channel:"),
+    ("unmatched_after_working_days: 5", "unmatched_after_working_days: -1", "is negative",
+     "unmatched_after_working_days"),
+    ("citations: [第十九条, 第二十五条（二）]", "citations: [第十九条, 第二十五条（三）]", "cites 第二十五条（三）",
+     "第二十五条（三）"),
+])
+def test_a_mistake_in_the_register_settings_names_file_and_line(tmp_path, old, new, says, where):
+    path = broken(tmp_path, old, new)
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(path)
+    assert says in caught.value.problem and str(path) in str(caught.value)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    exact = next((i for i, line in enumerate(lines, 1) if line.strip() == where), None)  # "citations:" alone
+    assert caught.value.line == (exact or line_of(path, where))

@@ -300,3 +300,75 @@ def test_start_at_end_drops_what_was_there_and_jumps_to_the_high_water_mark():
     consumer.high_water["p1"] = 0  # an empty partition: everything from now on is new
     assert [r.offset for r in start.keep_new({"p0": [record(20)], "p1": [record(0)]})] == [20, 0]
     assert start.pending == set()
+
+
+# ------------------------------------------------------------------ the catalog register's events (issue 12)
+
+def test_the_publisher_sends_each_data_activity_to_its_topic(publisher, producer):
+    publisher.data_aggregated(department="yh-edu", resource_code="EDU-01", period="2026-W47",
+                              aggregated_at="2026-11-24T10:00:00+08:00", records=42)
+    publisher.data_opened(department="yh-edu", resource_code="EDU-01", opened_at="2026-11-24T11:00:00+08:00")
+    publisher.data_shared(department="yh-edu", resource_code="EDU-01", shared_at="2026-11-24T12:00:00+08:00",
+                          channel="区自建交换平台")
+    parsed = [validation.parse_cloudevent(m["value"], m["headers"]) for m in producer.sent]
+    assert {m["topic"] for m in producer.sent} == {"p.catalog.data-activities"}
+    assert [p.type for p in parsed] == [ev.DATA_AGGREGATED, ev.DATA_OPENED, ev.DATA_SHARED]
+    assert (parsed[0].data.period, parsed[0].data.records) == ("2026-W47", 42)
+    assert (parsed[1].data.channel, parsed[2].data.channel) == ("municipal-platform", "区自建交换平台")
+    assert all(m["key"] == b"yh-edu" for m in producer.sent)
+
+
+def test_the_publisher_refuses_an_impossible_period_and_sends_nothing(publisher, producer):
+    with pytest.raises(ev.InvalidEvent, match="data.period must be a period like"):
+        publisher.data_aggregated(department="yh-edu", resource_code="EDU-01", period="2026/11",
+                                  aggregated_at="2026-11-24T10:00:00+08:00")
+    assert producer.sent == []
+
+
+def test_cli_builds_a_complete_catalog_with_resources_and_the_activities():
+    update = event_from_args(_args(["catalog-update", "--department", "yh-edu", "--catalog-version", "v9",
+                                    "--complete", "--resource",
+                                    '{"code": "EDU-01", "action": "added", "update_cycle": "monthly"}']),
+                             "2026-03-03T09:00:00+08:00")
+    parsed = validate_event(update)[1]
+    assert parsed.data.complete is True and parsed.data.resources[0].update_cycle == "monthly"
+    aggregated = event_from_args(_args(["data-aggregated", "--department", "yh-edu", "--resource-code", "EDU-01",
+                                        "--period", "2026-Q4", "--records", "3"]), "2027-01-05T09:00:00+08:00")
+    assert aggregated["data"] == {"department": "yh-edu", "resource_code": "EDU-01", "period": "2026-Q4",
+                                  "records": 3, "aggregated_at": "2027-01-05T09:00:00+08:00"}
+    opened = event_from_args(_args(["data-opened", "--department", "yh-edu", "--resource-code", "EDU-01"]),
+                             "2027-01-05T09:00:00+08:00")
+    assert validate_event(opened)[1].data.channel == "municipal-platform"
+    shared = event_from_args(_args(["data-shared", "--department", "yh-edu", "--resource-code", "EDU-01",
+                                    "--channel", "email", "--shared-at", "2027-01-04T09:00:00+08:00"]),
+                            "2027-01-05T09:00:00+08:00")
+    assert validate_event(shared)[1].data.shared_at.day == 4
+
+
+def test_cli_refuses_a_resource_that_is_not_json(capsys):
+    from cli.main import main
+
+    assert main(["publish", "catalog-update", "--department", "yh-edu", "--catalog-version", "v1",
+                 "--resource", "{code: R}", "--dry-run", "--no-registry-check"]) == 2
+    assert "--resource is not JSON" in capsys.readouterr().err
+
+
+def test_watch_shows_the_resource_and_period_of_the_new_violations_and_why_an_obligation_was_cancelled():
+    from streams.subscriber import decode_notification, render_line
+    from tests.fakes import Harness, catalog_updated, shanghai
+
+    h = Harness(shanghai(2026, 3, 2, 10))
+    h.feed(catalog_updated("c-0", "tjj", "2026-03-02T10:00:00+08:00", resources=[
+        {"code": "TJJ-01", "name": "统计月报", "action": "added", "update_cycle": "monthly"}]))
+    h.tracker.tick(shanghai(2026, 5, 8))  # April opened and missed, May opened
+    h.feed(catalog_updated("c-1", "tjj", "2026-05-10T10:00:00+08:00", resources=[
+        {"code": "TJJ-01", "action": "removed"}]))
+    lines = {}
+    for message in h.outbox():
+        notification = decode_notification("t", 0, 0, message.key, ce.encode(message.cloudevent), [])
+        lines.setdefault(message.type, []).append(render_line(notification, {"tjj": "区统计局"}))
+    violation, = lines[ev.VIOLATION_DETECTED]
+    assert violation.startswith("[违规] 区统计局（tjj） 第二十五条（二） 截止 2026-05-07 资源 TJJ-01 期次 2026-04 "
+                                "规则 overdue — 区统计局（tjj）未按更新时限归集数据"), violation
+    cancelled, = lines[ev.OBLIGATION_CANCELLED]
+    assert "[义务撤销]" in cancelled and "期次 2026-05" in cancelled and "原因: 数据资源已从目录中移除" in cancelled

@@ -1,4 +1,5 @@
-"""Content rules of a catalog update (issue 4): what triggers them and what must not."""
+"""Content rules of a catalog update judged on the event alone (no register entry): what triggers them and what
+must not. The same rules against the register are in test_catalog_rules.py."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +7,16 @@ from datetime import date
 import pytest
 
 from models.events import ResourceChange
-from models.violations import content_violations, narrows_share_scope, opens_sensitive_data
+from models import catalog_rules
+from models.catalog_rules import content_violations
+
+
+def narrows_share_scope(resource: ResourceChange) -> bool:
+    return catalog_rules.narrows_share_scope(catalog_rules.change_of(resource))
+
+
+def opens_sensitive_data(resource: ResourceChange) -> bool:
+    return catalog_rules.opens_sensitive_data(catalog_rules.change_of(resource))
 from tests.fakes import catalog_updated, real_policies, shanghai
 
 POLICY = real_policies().policy_for(date(2026, 3, 2), "yuhua")

@@ -8,6 +8,7 @@
  *   #/departments           every department with its figures
  *   #/department/<code>     one department: obligations, reminders sent, violations
  *   #/obligation/<id>       one obligation: explanation (days counted and skipped), history
+ *   #/resource/<code>/<rc>  one resource of a department's catalog register: attributes, history, obligations
  *   #/violations            every violation
  *   #/evaluation[/<year>]   yearly evaluation (第二十四条) with an on-time-rate chart
  *
@@ -59,18 +60,51 @@
     token_help: ["本系统的 API 需要读取令牌（TRACKER_READ_TOKEN）。令牌只保存在本浏览器标签页的会话中。",
                  "This tracker's API needs its read token (TRACKER_READ_TOKEN). It is kept only for this browser tab's session."],
     token_wrong: ["令牌无效，请重新输入。", "The token was not accepted; enter it again."],
-    token_label: ["令牌", "Token"], token_submit: ["确定", "Continue"]
+    token_label: ["令牌", "Token"], token_submit: ["确定", "Continue"],
+    catalog: ["目录台账", "Catalog register"], resource: ["数据资源", "Resource"], resource_code: ["资源代码", "Code"],
+    cycle: ["更新时限", "Update cycle"], share: ["共享", "Sharing"], open_list: ["开放", "Opening"],
+    channel: ["渠道", "Channel"], last_aggregated: ["最近归集", "Last aggregated"], next_due: ["下次截止", "Next due"],
+    period: ["期次", "Period"], revision: ["台账版本", "Register revision"], catalog_version: ["目录版本", "Catalog version"],
+    attributes: ["属性", "Attributes"],
+    unmatched: ["未匹配的事件（目录台账中没有对应数据资源）", "Unmatched events (no such resource in the register)"],
+    held_since: ["暂存时间", "Held since"], activity: ["活动", "Activity"], register_history: ["台账变更记录", "Register history"],
+    state: ["状态", "State"], ok: ["正常", "In order"], not_stated: ["未列明", "not stated"], yes: ["是", "yes"], no: ["否", "no"],
+    removed: ["已移出目录", "Removed"], catalog_empty: ["目录台账暂无数据资源", "No resource in the register yet"]
   };
   var STATUS_WORDS = { open: "open", overdue: "overdue", completed: "completed", cancelled: "cancelled" };
   var KIND_WORDS = {
     "catalog-update": ["更新政务数据资源目录", "Update the data catalog"],
-    "data-verification": ["校核政务数据", "Verify data"]
+    "data-verification": ["校核政务数据", "Verify data"],
+    "data-aggregation": ["按更新时限归集数据", "Aggregate data on time"],
+    "data-opening": ["主动开放数据", "Open data"]
   };
   var RULE_WORDS = {
     "overdue": ["逾期未履行", "Overdue"],
     "share-scope-narrowed": ["擅自缩小无条件共享范围", "Unconditional sharing narrowed"],
-    "sensitive-data-opened": ["个人信息未脱敏即开放", "Personal data opened without desensitization"]
+    "sensitive-data-opened": ["个人信息未脱敏即开放", "Personal data opened without desensitization"],
+    "unauthorised-channel": ["通过平台以外的渠道共享、开放", "Shared or opened outside the municipal platform"],
+    "closed-data-opened": ["开放不予开放类数据", "Data classed not-to-be-opened was opened"]
   };
+  /* The catalog register's words (models/wording.py: UPDATE_CYCLES, SHARE_TYPES, OPEN_TYPES, ATTRIBUTES, …). */
+  var CYCLE_WORDS = { realtime: ["实时", "real time"], daily: ["每日", "daily"], weekly: ["每周", "weekly"],
+                      monthly: ["每月", "monthly"], quarterly: ["每季度", "quarterly"], "half-yearly": ["每半年", "half-yearly"],
+                      yearly: ["每年", "yearly"], irregular: ["不定期", "irregular"] };
+  var SHARE_WORDS = { unconditional: ["无条件共享", "shared unconditionally"], conditional: ["有条件共享", "shared conditionally"],
+                      none: ["不予共享", "not shared"] };
+  var OPEN_WORDS = { unconditional: ["无条件开放", "opened unconditionally"], conditional: ["有条件开放", "opened conditionally"],
+                     none: ["不予开放", "not opened"] };
+  var CHANNEL_WORDS = { "municipal-platform": ["市政务数据资源管理平台", "the municipal platform"] };
+  var ATTRIBUTE_WORDS = {
+    name: ["名称", "Name"], classification: ["分类", "Classification"], responsible_party: ["责任方", "Responsible party"],
+    format: ["格式", "Format"], update_cycle: ["更新时限", "Update cycle"], share_type: ["共享类型", "Share type"],
+    share_channel: ["共享方式", "Share channel"], open_type: ["开放类型", "Open type"], open_channel: ["开放方式", "Open channel"],
+    usage_requirements: ["使用要求", "Usage requirements"], contains_personal_info: ["含个人隐私信息", "Holds personal information"],
+    desensitized: ["已脱敏", "Desensitized"]
+  };
+  var ACTIVITY_WORDS = { "gov.catalog.data.aggregated": ["归集", "aggregated"], "gov.catalog.data.opened": ["开放", "opened"],
+                         "gov.catalog.data.shared": ["共享", "shared"] };
+  var REGISTER_ACTION_WORDS = { added: ["列入目录", "added"], modified: ["修改", "modified"], removed: ["移出目录", "removed"],
+                                unchanged: ["未变化", "unchanged"] };
 
   var lang = localStorage.getItem("catalog-tracker.lang") === "en" ? "en" : "zh";
   var departmentNames = {};
@@ -244,7 +278,8 @@
       paths: function (code) {
         var c = encodeURIComponent(code);
         return ["/api/departments/" + c + "/summary", "/api/obligations?department=" + c + "&limit=1000",
-                "/api/violations?department=" + c + "&limit=1000"];
+                "/api/violations?department=" + c + "&limit=1000", "/api/departments/" + c + "/catalog",
+                "/api/unmatched?department=" + c + "&limit=1000"];
       },
       render: function (answers, code) {
         var summary = answers[0] || {};
@@ -270,8 +305,16 @@
           card("done", t("on_time"), c.completed) + card("late", t("late"), c.late) + card("violations", t("violations"), violations.length) +
           "</div><h2>" + t("all_obligations") + "</h2>" + obligationRows(obligations) +
           "<h2>" + t("reminders_sent") + "</h2>" + reminderHtml +
-          "<h2>" + t("violations") + "</h2>" + violationRows(violations);
+          "<h2>" + t("violations") + "</h2>" + violationRows(violations) +
+          catalogSection(answers[3], code) + unmatchedSection(answers[4]);
       }
+    },
+    resource: {
+      paths: function (arg) {
+        var parts = splitResource(arg);
+        return ["/api/departments/" + encodeURIComponent(parts[0]) + "/resources/" + encodeURIComponent(parts[1])];
+      },
+      render: function (answers, arg) { return resourceView(answers[0], splitResource(arg)); }
     },
     obligation: {
       paths: function (id) { return ["/api/obligations/" + encodeURIComponent(id)].concat(obligationDeliveryPaths(id)); },
@@ -360,6 +403,85 @@
       }
     }
   };
+
+  /* ---------------------------------------------------------------- the catalog register (issue 12) */
+
+  function words(table, key, fallback) { return table[key] ? pick(table[key]) : (key || fallback || t("not_stated")); }
+  function channelText(channel) { return channel ? words(CHANNEL_WORDS, channel) : t("not_stated"); }
+  function flag(value) { return value === true ? t("yes") : value === false ? t("no") : t("not_stated"); }
+  var RESOURCE_BADGE = { overdue: "overdue", soon: "soon", open: "open", ok: "completed" };
+  var RESOURCE_LABEL = { overdue: "overdue", soon: "due_soon", open: "open", ok: "ok" };
+  function resourceBadge(st) {
+    return '<span class="badge ' + (RESOURCE_BADGE[st] || "other") + '">' + esc(t(RESOURCE_LABEL[st] || st)) + "</span>";
+  }
+  function resourceLink(department, code, name) {
+    return '<a href="#/resource/' + encodeURIComponent(department) + "/" + encodeURIComponent(code) + '">' +
+      esc(name || code) + "</a>";
+  }
+  function splitResource(arg) {
+    var at = String(arg || "").indexOf("/");
+    return at < 0 ? [arg, ""] : [arg.slice(0, at), arg.slice(at + 1)];
+  }
+  /* The department's catalog: each resource, its types and channels, its cycle, its data's last and next dates. */
+  function catalogSection(answer, code) {
+    var resources = list(answer, "resources");
+    var head = '<h2 id="catalog-title">' + t("catalog") + "</h2>";
+    if (!resources.length) return head + '<p class="muted" id="catalog">' + t("catalog_empty") + "</p>";
+    var rows = resources.map(function (r) {
+      var due = r.next_due;
+      var last = r.last_aggregated_at ? esc(r.last_aggregated_period || "") + " · " + esc(time(r.last_aggregated_at)) : "-";
+      var next = due ? esc(due.due_date) + (due.period ? ' <span class="muted">' + esc(due.period) + "</span>" : "") +
+        (due.kind === "data-opening" ? ' <span class="muted">' + esc(kindText(due.kind)) + "</span>" : "") : "-";
+      return '<tr class="' + esc(r.state) + '" data-resource="' + esc(r.code) + '" data-state="' + esc(r.state) + '">' +
+        "<td>" + resourceLink(code, r.code, r.name) + '<div class="muted">' + esc(r.code) + "</div></td>" +
+        '<td class="nw">' + esc(words(CYCLE_WORDS, r.update_cycle)) + "</td>" +
+        "<td>" + esc(words(SHARE_WORDS, r.share_type)) + '<div class="muted">' + esc(channelText(r.share_channel)) + "</div></td>" +
+        "<td>" + esc(words(OPEN_WORDS, r.open_type)) + '<div class="muted">' + esc(channelText(r.open_channel)) + "</div></td>" +
+        '<td class="nw">' + last + "</td>" + '<td class="nw">' + next + "</td>" +
+        "<td>" + resourceBadge(r.state) + "</td></tr>";
+    }).join("");
+    return head + '<table id="catalog"><thead><tr><th>' + [t("resource"), t("cycle"), t("share"), t("open_list"),
+      t("last_aggregated"), t("next_due"), t("state")].join("</th><th>") + "</th></tr></thead><tbody>" + rows + "</tbody></table>";
+  }
+  /* Activities whose resource is in no register after the policy's wait. */
+  function unmatchedSection(answer) {
+    var items = list(answer, "unmatched");
+    if (!items.length) return "";
+    return "<h2>" + t("unmatched") + '</h2><table id="unmatched"><thead><tr><th>' + [t("time"), t("resource_code"),
+      t("activity"), t("held_since"), t("explanation")].join("</th><th>") + "</th></tr></thead><tbody>" +
+      items.map(function (u) {
+        return '<tr class="overdue"><td class="nw">' + esc(time(u.event_time)) + "</td><td>" + esc(u.resource_code) + "</td><td>" +
+          esc(words(ACTIVITY_WORDS, u.type)) + '</td><td class="nw">' + esc(time(u.held_at)) + "</td><td>" + esc(u.reason) + "</td></tr>";
+      }).join("") + "</tbody></table>";
+  }
+  function resourceView(r, parts) {
+    if (!r) return "<h1>" + t("not_found") + "</h1><p>" + esc(parts.join(" / ")) + "</p>";
+    var attributes = r.attributes || {};
+    var facts = [[t("department"), deptLink(r.department, r.department_name)], [t("resource_code"), esc(r.code)],
+                 [t("state"), r.status === "removed" ? '<span class="badge other">' + t("removed") + "</span>" : resourceBadge(r.state)]];
+    Object.keys(ATTRIBUTE_WORDS).forEach(function (name) {
+      var value = attributes[name];
+      var text = name === "update_cycle" ? words(CYCLE_WORDS, value) : name === "share_type" ? words(SHARE_WORDS, value) :
+        name === "open_type" ? words(OPEN_WORDS, value) : /_channel$/.test(name) ? channelText(value) :
+        typeof value === "boolean" || value === null || value === undefined ? (typeof value === "boolean" ? flag(value) : t("not_stated")) : value;
+      facts.push([pick(ATTRIBUTE_WORDS[name]), esc(text)]);
+    });
+    facts.push([t("revision"), esc(r.revision === undefined ? "-" : r.revision)], [t("catalog_version"), esc(r.catalog_version || "-")],
+               [t("last_aggregated"), r.last_aggregated_at ? esc(r.last_aggregated_period) + " · " + esc(time(r.last_aggregated_at)) : "-"],
+               [t("next_due"), r.next_due ? esc(r.next_due.due_date) + " " + esc(r.next_due.period || "") : "-"]);
+    var history = list(r.history, "history");
+    var historyHtml = history.length ? '<table id="register-history"><thead><tr><th>' + [t("time"), t("event"),
+      t("explanation")].join("</th><th>") + "</th></tr></thead><tbody>" + history.map(function (h) {
+        return '<tr><td class="nw">' + esc(time(h.at)) + '</td><td class="nw">' + esc(words(REGISTER_ACTION_WORDS, h.action)) +
+          '<div class="muted">' + esc(h.event_id) + "</div></td><td>" + esc(h.detail_zh) + "</td></tr>";
+      }).join("") + "</tbody></table>" : '<p class="muted">' + t("none") + "</p>";
+    return "<h1>" + esc(attributes.name || r.code) + " · " + esc(deptName(r.department, r.department_name)) + "</h1>" +
+      '<dl class="facts">' + facts.map(function (f) { return "<dt>" + f[0] + "</dt><dd>" + f[1] + "</dd>"; }).join("") + "</dl>" +
+      "<h2>" + t("register_history") + "</h2>" + historyHtml +
+      "<h2>" + t("obligations") + "</h2>" + obligationRows(sortByDue(list(r.obligations, "obligations"))) +
+      "<h2>" + t("violations") + "</h2>" + violationRows(list(r.violations, "violations")) +
+      (list(r.held, "held").length ? unmatchedSection({ unmatched: r.held }) : "");
+  }
 
   /* ---------------------------------------------------------------- delivery (issue 14)
    * Labels come from GET /api/delivery (models/wording.py), so no sentence is written here. */
@@ -459,6 +581,7 @@
       case "departments": return { view: "departments", nav: "#/departments" };
       case "department": return { view: "department", arg: parts[1], nav: "#/departments" };
       case "obligation": return { view: "obligation", arg: parts.slice(1).join("/"), nav: "#/" };
+      case "resource": return { view: "resource", arg: parts.slice(1).join("/"), nav: "#/departments" };
       case "violations": return { view: "violations", nav: "#/violations" };
       case "evaluation": return { view: "evaluation", arg: parts[1] || String(new Date().getFullYear()), nav: "#/evaluation" };
       default: return { view: "overview", nav: "#/" };
