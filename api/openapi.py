@@ -121,6 +121,8 @@ HELD = _object({"source": STRING, "event_id": STRING, "type": STRING, "departmen
                 "reason": NULLABLE_STRING, "event": OBJECT})
 
 SCHEMAS = {
+    "Wording": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
+        "type": "array", "items": STRING, "minItems": 2, "maxItems": 2}}},
     "CatalogResource": _object({
         **CATALOG_ENTRY, "state": RESOURCE_STATE, "next_due": NEXT_DUE,
         "obligations": {**COUNTS, "description": "the resource's obligations by status"}, "violations": INTEGER},
@@ -337,6 +339,11 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                             "schema": {"type": "string", "format": "binary"}}}}, 404),
                 [_path("year", "calendar year", {"type": "integer", "minimum": params.YEARS[0],
                                                  "maximum": params.YEARS[1]})], "evaluationWorkbook"),
+            "/api/wording": {"get": {
+                "summary": "every label the dashboard shows, in Chinese and English (models/wording.py); open, like "
+                           "the page itself (it holds no data)",
+                "operationId": "wording", "parameters": [], "security": [{}],
+                "responses": _responses(_json("label tables: {table: {key: [zh, en]}}", "Wording"))}},
             "/api/asyncapi.json": _get("the AsyncAPI 3.0 document of every topic, with a JSON Schema (draft 2020-12) "
                                        "of each event type's data", _responses(_json("AsyncAPI 3.0", "AsyncApi")),
                                        operation_id="asyncapi"),

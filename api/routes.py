@@ -14,6 +14,7 @@ from api import params
 from api.context import context_of
 from api.jsonio import ApiError, json_response
 from calendars import CalendarError
+from models import wording
 from models.obligations import STATUSES as OBLIGATION_STATUSES
 from models.policy import CONTENT_RULES, OVERDUE
 from models.sql import queries
@@ -32,6 +33,13 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/unassessed", list_unassessed)
     app.router.add_get("/api/evaluation/{year}", evaluation)
     app.router.add_post("/api/calendar/reload", reload_calendar)
+    app.router.add_get("/api/wording", dashboard_wording)  # open: api.security.PUBLIC_API_PATHS
+
+
+async def dashboard_wording(request: web.Request) -> web.Response:
+    """The dashboard's words (``models.wording``): open like the page itself, which needs them for its token form."""
+    params.only(request)
+    return json_response(wording.dashboard_tables())
 
 
 async def health(request: web.Request) -> web.Response:

@@ -30,6 +30,8 @@ from api.jsonio import ApiError
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_BIND_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Under /api/ but holding no data, open like the page's own files: the dashboard's words (its token form needs them).
+PUBLIC_API_PATHS = frozenset({"/api/wording"})
 REALM = "catalog-tracker"
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -155,7 +157,8 @@ async def check_credentials(request: web.Request, handler):
     given = request.headers.get(hdrs.AUTHORIZATION) is not None or token is not None
     routed = request.match_info.http_exception is None
     if request.method in SAFE_METHODS or not routed:
-        if request.path.startswith("/api/") and not security.may_read(token):
+        if (request.path.startswith("/api/") and request.path not in PUBLIC_API_PATHS
+                and not security.may_read(token)):
             raise _unauthorized(TOKEN_WRONG if given else READ_TOKEN_NEEDED, invalid=given)
     elif not security.api_token:
         raise ApiError(403, WRITES_DISABLED)

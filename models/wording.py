@@ -147,7 +147,7 @@ CATALOG_EVALUATION_COLUMNS: tuple[Pair, ...] = (
 )
 TOTAL: Pair = ("合计", "Total")
 
-# The dashboard's labels (served by GET /api/wording).
+# The dashboard's labels (served with the other tables by GET /api/wording: dashboard_tables()).
 DASHBOARD: dict[str, Pair] = {
     "app_title": ("政务数据资源目录时限监督", "Government data catalog deadline supervision"),
     "app_sub": ("长沙市雨花区 · 区数据资源中心", "Yuhua District, Changsha · Data Resource Center"),
@@ -200,6 +200,12 @@ DASHBOARD: dict[str, Pair] = {
     "periods_missed": ("未归集", "Missed"), "opening_on_time": ("按时开放", "Opened on time"),
     "opening_late": ("逾期开放", "Opened late"), "channel_violations": ("渠道违规", "Channel violations"),
     "disagreement": ("与台账不一致", "Disagrees with the register"),
+    "token_title": ("需要访问令牌", "Access token required"),
+    "token_help": ("本系统的 API 需要读取令牌（TRACKER_READ_TOKEN）。令牌只保存在本浏览器标签页的会话中。",
+                   "This tracker's API needs its read token (TRACKER_READ_TOKEN). It is kept only for this browser "
+                   "tab's session."),
+    "token_wrong": ("令牌无效，请重新输入。", "The token was not accepted; enter it again."),
+    "token_label": ("令牌", "Token"), "token_submit": ("确定", "Continue"),
 }
 
 
@@ -211,14 +217,12 @@ def zh(table: Mapping[str, Pair], key: str | None, default: str | None = None) -
     return default if default is not None else (key or "")
 
 
-def catalog(lang: str = "zh") -> dict[str, dict[str, str]]:
-    """Every label table in one language, as the dashboard reads it (``GET /api/wording``)."""
-    index = LANGUAGES.index(lang)
-    tables = {"labels": DASHBOARD, "kinds": OBLIGATION_KINDS, "rules": RULES, "statuses": STATUSES,
-              "history": HISTORY_EVENTS, "share_types": SHARE_TYPES, "open_types": OPEN_TYPES,
-              "notifications": NOTIFICATION_TYPES, "cycles": UPDATE_CYCLES, "attributes": ATTRIBUTES,
-              "register_actions": REGISTER_ACTIONS, "activities": ACTIVITIES}
-    return {name: {key: pair[index] for key, pair in table.items()} for name, table in tables.items()}
+def dashboard_tables() -> dict[str, dict[str, Pair]]:
+    """Every label table the dashboard shows, both languages (``GET /api/wording``): the page keeps no words."""
+    return {"labels": DASHBOARD, "kinds": OBLIGATION_KINDS, "rules": RULES, "statuses": STATUSES,
+            "history": HISTORY_EVENTS, "share_types": SHARE_TYPES, "open_types": OPEN_TYPES,
+            "notifications": NOTIFICATION_TYPES, "cycles": UPDATE_CYCLES, "attributes": ATTRIBUTES,
+            "register_actions": REGISTER_ACTIONS, "activities": ACTIVITIES, "channels": DATA_CHANNELS}
 
 
 # ------------------------------------------------------------------ days and instants
@@ -739,7 +743,7 @@ YES_NO: dict[bool, Pair] = {True: ("是", "yes"), False: ("否", "no")}
 XLSX_TIME_NOTE: Pair = ("时间均为北京时间（UTC+8）", "Times are Beijing time (UTC+8)")
 XLSX_NO_POLICY: Pair = ("（该年度没有适用的政策）", "(no policy applies to this year)")
 DASHBOARD_EXPORTS: dict[str, Pair] = {"download_xlsx": ("下载 Excel 表格", "Download as Excel")}
-DASHBOARD.update(DASHBOARD_EXPORTS)  # served with the other labels by catalog()
+DASHBOARD.update(DASHBOARD_EXPORTS)  # served with the other labels by dashboard_tables()
 
 
 def evaluation_workbook_title(year: int, as_of: datetime, policies: list[str]) -> str:

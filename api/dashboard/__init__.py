@@ -11,17 +11,29 @@ Routes: ``/`` and ``/dashboard`` (the page), ``/dashboard/static/<file>``
 """
 from __future__ import annotations
 
+import re
+from html import escape
 from pathlib import Path
 
 from aiohttp import web
 
+from models import wording
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX = STATIC_DIR / "index.html"
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-async def _index(request: web.Request) -> web.FileResponse:
+def page() -> str:
+    """The page with its ``{{label}}`` placeholders filled in Chinese (``models.wording``): what shows before the
+    script runs; the script then takes every word from ``GET /api/wording``."""
+    return _PLACEHOLDER.sub(lambda m: escape(wording.zh(wording.DASHBOARD, m.group(1))),
+                            INDEX.read_text(encoding="utf-8"))
+
+
+async def _index(request: web.Request) -> web.Response:
     # no-cache: a restarted tracker with a newer page must not be hidden by the browser's copy
-    return web.FileResponse(INDEX, headers={"Cache-Control": "no-cache"})
+    return web.Response(text=page(), content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 def register_dashboard(app: web.Application) -> None:

@@ -95,6 +95,10 @@ def tracker(bootstrap_servers, topic_prefix, tmp_path):
 
         feed = demo_feed_for(Settings.from_env({}), TODAY)
         publish_feed(publisher, feed, applied)
+        applied(len(feed))  # every message of the demo, then two more ticks: the state the page shows is settled
+        ticks = worker.get("/api/health")[1]["worker"]["scheduler"]["ticks"]
+        wait_until(lambda: worker.get("/api/health")[1]["worker"]["scheduler"]["ticks"] >= ticks + 2, 60,
+                   what="two ticks after the demo")
         wait_until(lambda: worker.get("/api/obligations")[1]["total"] >= 9 and
                    worker.get("/api/violations")[1]["total"] >= 4, 60, what="the demo's obligations and violations")
         yield worker, publisher

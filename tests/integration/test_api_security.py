@@ -180,6 +180,18 @@ def test_with_a_read_token_the_dashboard_files_load_and_ask_for_it(make_context)
     assert "sessionStorage" in script[2] and '"Bearer "' in script[2] and "r.status === 401" in script[2]
 
 
+def test_with_a_read_token_the_dashboard_words_load_without_it(make_context):
+    """The page's words (GET /api/wording) hold no data: the token form needs them before there is a token."""
+    from models import wording
+
+    context = make_context(read_token=READ_TOKEN)
+    (status, headers, body), (other, _, _) = send(context, ("GET", "/api/wording"), ("GET", "/api/departments"))
+    assert (status, other) == (200, 401)
+    assert body["labels"]["token_title"] == list(wording.DASHBOARD["token_title"])
+    assert body["kinds"]["catalog-update"][0] == wording.OBLIGATION_KINDS["catalog-update"][0]
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+
 # ---------------------------------------------------------------- Host names the server
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8080", "localhost", "LOCALHOST:8080", "localhost.",

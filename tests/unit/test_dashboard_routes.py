@@ -39,3 +39,21 @@ def test_the_script_reads_only_the_http_api():
     assert paths and all(path.startswith("/api/") or path in ends for path in paths), sorted(paths)
     assert script.count("fetch(") == 1  # one place talks to the server: api(path)
     assert "http://" not in script.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no CDN, no other host
+
+
+def test_the_page_keeps_no_words_of_its_own():
+    """Every label comes from models/wording.py: the script fetches them, the page's placeholders are filled."""
+    import re
+
+    from api.dashboard import STATIC_DIR, page
+    from models import wording
+
+    script = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    code = re.sub(r"/\*.*?\*/", "", script, flags=re.S)  # comments may cite articles
+    chinese = re.findall(r"[\u4e00-\u9fff]+", code)
+    assert chinese == ["中文"], chinese  # the language switch names the other language in it
+    html = page()
+    assert "{{" not in html and wording.DASHBOARD["app_title"][0] in html and wording.DASHBOARD["footer"][0] in html
+    tables = wording.dashboard_tables()
+    for key in re.findall(r'\bt\("(\w+)"\)', script):  # every label the script asks for exists
+        assert key in tables["labels"], key

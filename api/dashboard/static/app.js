@@ -24,87 +24,18 @@
   var POLL_MS = Math.max(200, parseInt(params.get("poll") || "3000", 10) || 3000);
   var DUE_SOON_WORKING_DAYS = 3;
 
-  var TEXT = {
-    app_title: ["政务数据资源目录时限监督", "Government data catalog deadline supervision"],
-    app_sub: ["长沙市雨花区 · 区数据资源中心", "Yuhua District, Changsha · Data Resource Center"],
-    nav_overview: ["总览", "Overview"], nav_departments: ["部门", "Departments"],
-    nav_violations: ["违规", "Violations"], nav_evaluation: ["年度评估", "Yearly evaluation"],
-    loading: ["正在加载…", "Loading…"],
-    footer: ["依据《长沙市雨花区政务数据资源管理暂行办法》（雨政办发〔2021〕9号）第十条、第十三条、第二十条、第二十四条、第二十五条。页面仅读取 HTTP API，并定时刷新。",
-             "Under the Yuhua District Interim Measures for Government Data Resources (2021 No. 9), articles 10, 13, 20, 24 and 25. This page reads only the HTTP API and refreshes itself."],
-    overview: ["总览", "Overview"],
-    open: ["未完成", "Open"], due_soon: ["即将到期", "Due soon"], overdue: ["已逾期", "Overdue"],
-    completed: ["已完成", "Completed"], on_time: ["按时完成", "On time"], late: ["逾期完成", "Completed late"],
-    cancelled: ["已撤销", "Cancelled"], violations: ["违规", "Violations"],
-    attention: ["需要关注的义务", "Obligations needing attention"],
-    recent_violations: ["最新违规", "Latest violations"],
-    department: ["部门", "Department"], obligation: ["义务", "Obligation"], article: ["条款", "Article"],
-    start_day: ["起算日", "Start day"], due_date: ["截止日", "Due date"], days_left: ["剩余工作日", "Working days left"],
-    status: ["状态", "Status"], trigger: ["触发事件", "Trigger"], rule: ["规则", "Rule"],
-    explanation: ["说明", "Explanation"], detected_at: ["发现时间", "Detected"],
-    none: ["暂无", "None"], departments: ["部门", "Departments"], kind: ["类型", "Kind"],
-    obligations: ["义务", "Obligations"], reminders_sent: ["已发送提醒", "Reminders sent"],
-    stage: ["阶段", "Stage"], history: ["历史", "History"], counted: ["计入的工作日", "Working days counted"],
-    skipped: ["跳过的日期", "Days skipped"], deadline_explained: ["期限计算", "How the deadline was counted"],
-    evaluation: ["年度评估", "Yearly evaluation"], year: ["年度", "Year"], on_time_rate: ["按时率", "On-time rate"],
-    total: ["合计", "Total"], chart_title: ["各部门按时完成率", "On-time rate per department"],
-    violations_by_article: ["违规（按条款）", "Violations by article"],
-    updated: ["已更新", "Updated"], tracker_time: ["系统时间", "Tracker time"], offline: ["无法连接 API", "API not reachable"],
-    not_found: ["未找到", "Not found"], working_days: ["个工作日", "working days"],
-    provisional: ["暂定（当年放假安排未发布）", "Provisional (holiday notice not yet published)"],
-    completed_at: ["完成时间", "Completed at"], opened_at: ["开启时间", "Opened"],
-    due_end: ["届满时刻", "Ends at"], policy: ["适用政策", "Policy"], all_obligations: ["全部义务", "All obligations"],
-    full_text: ["完整计算说明", "Full explanation"],
-    time: ["时间", "Time"], event: ["事件", "Event"], no_chart: ["该年度暂无义务", "No obligations in this year"],
-    token_title: ["需要访问令牌", "Access token required"],
-    token_help: ["本系统的 API 需要读取令牌（TRACKER_READ_TOKEN）。令牌只保存在本浏览器标签页的会话中。",
-                 "This tracker's API needs its read token (TRACKER_READ_TOKEN). It is kept only for this browser tab's session."],
-    token_wrong: ["令牌无效，请重新输入。", "The token was not accepted; enter it again."],
-    token_label: ["令牌", "Token"], token_submit: ["确定", "Continue"],
-    catalog: ["目录台账", "Catalog register"], resource: ["数据资源", "Resource"], resource_code: ["资源代码", "Code"],
-    cycle: ["更新时限", "Update cycle"], share: ["共享", "Sharing"], open_list: ["开放", "Opening"],
-    channel: ["渠道", "Channel"], last_aggregated: ["最近归集", "Last aggregated"], next_due: ["下次截止", "Next due"],
-    period: ["期次", "Period"], revision: ["台账版本", "Register revision"], catalog_version: ["目录版本", "Catalog version"],
-    attributes: ["属性", "Attributes"],
-    unmatched: ["未匹配的事件（目录台账中没有对应数据资源）", "Unmatched events (no such resource in the register)"],
-    held_since: ["暂存时间", "Held since"], activity: ["活动", "Activity"], register_history: ["台账变更记录", "Register history"],
-    state: ["状态", "State"], ok: ["正常", "In order"], not_stated: ["未列明", "not stated"], yes: ["是", "yes"], no: ["否", "no"],
-    removed: ["已移出目录", "Removed"], catalog_empty: ["目录台账暂无数据资源", "No resource in the register yet"]
-  };
-  var STATUS_WORDS = { open: "open", overdue: "overdue", completed: "completed", cancelled: "cancelled" };
-  var KIND_WORDS = {
-    "catalog-update": ["更新政务数据资源目录", "Update the data catalog"],
-    "data-verification": ["校核政务数据", "Verify data"],
-    "data-aggregation": ["按更新时限归集数据", "Aggregate data on time"],
-    "data-opening": ["主动开放数据", "Open data"]
-  };
-  var RULE_WORDS = {
-    "overdue": ["逾期未履行", "Overdue"],
-    "share-scope-narrowed": ["擅自缩小无条件共享范围", "Unconditional sharing narrowed"],
-    "sensitive-data-opened": ["个人信息未脱敏即开放", "Personal data opened without desensitization"],
-    "unauthorised-channel": ["通过平台以外的渠道共享、开放", "Shared or opened outside the municipal platform"],
-    "closed-data-opened": ["开放不予开放类数据", "Data classed not-to-be-opened was opened"]
-  };
-  /* The catalog register's words (models/wording.py: UPDATE_CYCLES, SHARE_TYPES, OPEN_TYPES, ATTRIBUTES, …). */
-  var CYCLE_WORDS = { realtime: ["实时", "real time"], daily: ["每日", "daily"], weekly: ["每周", "weekly"],
-                      monthly: ["每月", "monthly"], quarterly: ["每季度", "quarterly"], "half-yearly": ["每半年", "half-yearly"],
-                      yearly: ["每年", "yearly"], irregular: ["不定期", "irregular"] };
-  var SHARE_WORDS = { unconditional: ["无条件共享", "shared unconditionally"], conditional: ["有条件共享", "shared conditionally"],
-                      none: ["不予共享", "not shared"] };
-  var OPEN_WORDS = { unconditional: ["无条件开放", "opened unconditionally"], conditional: ["有条件开放", "opened conditionally"],
-                     none: ["不予开放", "not opened"] };
-  var CHANNEL_WORDS = { "municipal-platform": ["市政务数据资源管理平台", "the municipal platform"] };
-  var ATTRIBUTE_WORDS = {
-    name: ["名称", "Name"], classification: ["分类", "Classification"], responsible_party: ["责任方", "Responsible party"],
-    format: ["格式", "Format"], update_cycle: ["更新时限", "Update cycle"], share_type: ["共享类型", "Share type"],
-    share_channel: ["共享方式", "Share channel"], open_type: ["开放类型", "Open type"], open_channel: ["开放方式", "Open channel"],
-    usage_requirements: ["使用要求", "Usage requirements"], contains_personal_info: ["含个人隐私信息", "Holds personal information"],
-    desensitized: ["已脱敏", "Desensitized"]
-  };
-  var ACTIVITY_WORDS = { "gov.catalog.data.aggregated": ["归集", "aggregated"], "gov.catalog.data.opened": ["开放", "opened"],
-                         "gov.catalog.data.shared": ["共享", "shared"] };
-  var REGISTER_ACTION_WORDS = { added: ["列入目录", "added"], modified: ["修改", "modified"], removed: ["移出目录", "removed"],
-                                unchanged: ["未变化", "unchanged"] };
+  /* Every word the page shows comes from GET /api/wording (models/wording.py, Chinese and English); none is
+   * written here. Each table maps a key to [zh, en]. */
+  var TEXT = {}, KIND_WORDS = {}, RULE_WORDS = {}, CYCLE_WORDS = {}, SHARE_WORDS = {}, OPEN_WORDS = {},
+      CHANNEL_WORDS = {}, ATTRIBUTE_WORDS = {}, ACTIVITY_WORDS = {}, REGISTER_ACTION_WORDS = {}, HISTORY_WORDS = {};
+  function loadWording() {
+    return api("/api/wording").then(function (w) {
+      TEXT = w.labels; KIND_WORDS = w.kinds; RULE_WORDS = w.rules; CYCLE_WORDS = w.cycles;
+      SHARE_WORDS = w.share_types; OPEN_WORDS = w.open_types; CHANNEL_WORDS = w.channels;
+      ATTRIBUTE_WORDS = w.attributes; ACTIVITY_WORDS = w.activities; REGISTER_ACTION_WORDS = w.register_actions;
+      HISTORY_WORDS = w.history;
+    });
+  }
 
   var lang = localStorage.getItem("catalog-tracker.lang") === "en" ? "en" : "zh";
   var departmentNames = {};
@@ -154,9 +85,6 @@
     return '<a href="#/department/' + encodeURIComponent(code) + '">' + esc(deptName(code, name)) + "</a>";
   }
   function kindText(kind) { return KIND_WORDS[kind] ? pick(KIND_WORDS[kind]) : (kind || "-"); }
-  var HISTORY_WORDS = { opened: ["开启", "opened"], completed: ["完成", "completed"], overdue: ["逾期", "overdue"],
-                        reminded: ["提醒", "reminded"], violation: ["违规", "violation"], rescheduled: ["期限调整", "rescheduled"],
-                        cancelled: ["撤销", "cancelled"] };
   function historyWord(word) { return HISTORY_WORDS[word] ? pick(HISTORY_WORDS[word]) : word; }
   function ruleText(rule) { return RULE_WORDS[rule] ? pick(RULE_WORDS[rule]) : (rule || "-"); }
   function time(value) {
@@ -540,11 +468,10 @@
   }
 
   /* The same evaluation as an Excel workbook (GET /api/evaluation/{year}.xlsx): figures, articles, obligations, chart. */
-  var EXPORT_TEXT = { download_xlsx: ["下载 Excel 表格", "Download as Excel"] };
   function xlsxLink(year) {
     var href = "/api/evaluation/" + encodeURIComponent(year) + ".xlsx";
     return '<p class="downloads"><a id="evaluation-xlsx" href="' + esc(href) + '" download>' +
-      esc(pick(EXPORT_TEXT.download_xlsx)) + "</a></p>";
+      esc(t("download_xlsx")) + "</a></p>";
   }
 
   /* A horizontal bar per department, in plain SVG (no library, no network). */
@@ -683,6 +610,9 @@
     }).catch(function () { /* names fall back to codes; the status line reports the API */ }).then(navigate);
   }
 
-  applyLanguage();
-  start();
+  /* The page's words first (if they cannot be read, keys stand in and the status line reports the API). */
+  loadWording().catch(function () { /* shown as keys until the API answers */ }).then(function () {
+    applyLanguage();
+    start();
+  });
 })();
