@@ -14,6 +14,7 @@ from aiohttp import web
 
 from api import params
 from api.jsonio import json_response
+from models import contract
 from streams import asyncapi
 
 
@@ -37,7 +38,7 @@ def _type_of(schema: dict[str, Any]) -> str:
         return f"list of {items.get('title') or _type_of(items)}"
     if schema.get("format") == "date":
         return "date"
-    if schema.get("pattern", "").startswith("^\\d{4}-\\d{2}-\\d{2}[Tt ]"):
+    if schema.get("pattern") == contract.TIMESTAMP_SCHEMA_PATTERN:
         return "timestamp"
     return str(schema.get("type", "object"))
 

@@ -29,8 +29,13 @@ BASE64 = "base64"  # output only: bytes as base64 (may be empty)
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
-# Not only blanks, and no control character but tab and newline (models.cloudevents refuses them).
-TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+# Not only blanks, no control character but tab and newline, no lone surrogate (models.cloudevents refuses them).
+TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]*$"
+# What the schemas say of dates and times, closer than the parser's first look (which then asks the calendar
+# whether the day exists): months, days, hours, minutes and offsets in range; "format": "date" checks the rest.
+DATE_SCHEMA_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+TIMESTAMP_SCHEMA_PATTERN = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+                            r"(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
 
 
 @dataclass(frozen=True)
@@ -295,9 +300,9 @@ def _value_schema(f: Field) -> dict[str, Any]:
     if f.kind == ENUM:
         return {"type": "string", "enum": list(f.allowed)}
     if f.kind == DATE:
-        return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+        return {"type": "string", "format": "date", "pattern": DATE_SCHEMA_PATTERN}
     if f.kind == TIMESTAMP:
-        return {"type": "string", "pattern": TIMESTAMP_PATTERN}
+        return {"type": "string", "pattern": TIMESTAMP_SCHEMA_PATTERN}
     if f.kind == PERIOD:
         return {"type": "string", "pattern": periods.PATTERN, "maxLength": f.max_len}
     if f.kind == BOOLEAN:

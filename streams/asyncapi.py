@@ -62,7 +62,7 @@ def envelope_schema(event_type: str, *, data_ref: str) -> dict[str, Any]:
             "source": {"type": "string", "minLength": 1, "maxLength": ev.MAX_SOURCE,
                        "description": "URI of the producing system, e.g. /yuhua/legal-affairs"},
             "type": {"const": event_type},
-            "time": {"type": "string", "pattern": contract.TIMESTAMP_PATTERN,
+            "time": {"type": "string", "pattern": contract.TIMESTAMP_SCHEMA_PATTERN,
                      "description": "RFC 3339 timestamp of publication"},
             "subject": {"type": "string", "maxLength": ev.MAX_CODE,
                         "description": "the department code the event is about, when it is about one"},

@@ -30,7 +30,8 @@ def _validator(event_type: str) -> tuple[Draft202012Validator, frozenset[str]] |
     root = {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": {"schemas": schemas},
             "$ref": ref}
     data_schema = schemas[ref.rsplit("/", 1)[1].removesuffix("Event") + "Data"]
-    return Draft202012Validator(root), frozenset(data_schema["properties"])
+    return (Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER),
+            frozenset(data_schema["properties"]))
 
 
 def problems(event: dict[str, Any]) -> list[str]:

@@ -122,3 +122,21 @@ def test_the_document_and_its_summary_are_served():
     for topic in topics.TYPES_OF_TOPIC:
         assert f"<code>{topic}</code>" in html
     assert "<code>affected_departments</code>" in html and "every department whose catalog must follow" in html
+
+
+def test_every_bad_input_the_parser_refuses_for_a_data_field_fails_the_schema_too():
+    """The corpus of issue 9 (tests/data/bad_inputs.py): what the worker refuses in ``data``, the schema refuses."""
+    from tests.data.bad_inputs import corpus
+
+    checked = []
+    for item in corpus():
+        if item.stage != "parser" or item.value is None or "data" not in item.reason:
+            continue
+        try:
+            event = json.loads(item.value)  # lenient on purpose: NaN, duplicate keys and the like reach the schema
+        except ValueError:
+            continue  # not JSON at all: no schema to ask
+        if isinstance(event, dict) and event.get("type") in ev.INPUT_TYPES:
+            checked.append(item.kind)
+            assert problems(event), f"{item.kind}: the parser refuses it ({item.reason}), the schema does not"
+    assert len(checked) >= 50, checked
