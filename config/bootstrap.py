@@ -61,7 +61,8 @@ def build_registry(settings: Settings) -> DepartmentRegistry:
 
 @dataclass
 class Configuration:
-    """What the files under config/ say (calendar, policies, registry), read before anything connects.
+    """What the files under config/ say (calendar, policies, registry, escalation ladder), read before anything
+    connects.
 
     So a mistake in them is reported at once (one line, exit 2), even while the database or the broker is down.
     """
@@ -69,10 +70,12 @@ class Configuration:
     calendar: Any  # calendars.LiveCalendar
     policies: PolicySet
     registry: DepartmentRegistry
+    ladder: Any  # models.escalation.Ladder: who is told of what (config/escalation.yaml)
 
 
 def build_configuration(settings: Settings) -> Configuration:
-    return Configuration(build_calendar(settings), build_policies(settings), build_registry(settings))
+    return Configuration(build_calendar(settings), build_policies(settings), build_registry(settings),
+                         build_ladder(settings))
 
 
 def build_tracker(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
@@ -112,7 +115,7 @@ def build_models(settings: Settings, clock: Clock | None = None, calendar=None,
 # ---------------------------------------------------------------- streams and API part (owner: streams)
 
 def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: "ModelParts | None" = None,
-                      calendar=None, worker_status=None):
+                      calendar=None, worker_status=None, ladder=None):
     """What the HTTP API needs; ``parts``/``calendar`` shared with a worker when the API runs inside it."""
     from api.context import ApiContext
 
@@ -123,7 +126,7 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
     return ApiContext(engine=parts.engine, registry=parts.tracker.registry, clock=clock, tracker=parts.tracker,
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
                       worker_status=worker_status, public_url=settings.public_url or None,
-                      delivery=delivery_overview(settings, parts.tracker.registry),
+                      delivery=delivery_overview(settings, parts.tracker.registry, ladder),
                       security=build_api_security(settings))
 
 
@@ -191,9 +194,10 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
 
     def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
-                                           worker_status=worker_status))
+                                           worker_status=worker_status, ladder=configuration.ladder))
 
-    notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry)
+    notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry,
+                              ladder=configuration.ladder)
     return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
                               api_app=api_app if with_api else None, notifier=notifier))
 
@@ -241,7 +245,7 @@ def build_ladder(settings: Settings, policies: PolicySet | None = None):
 
 
 def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
-                   registry: DepartmentRegistry | None = None):
+                   registry: DepartmentRegistry | None = None, ladder=None):
     """The notifier (``streams.notify.Notifier``), or None when no channel is configured."""
     from delivery.runner import DeliveryRunner
     from models import wording
@@ -252,7 +256,7 @@ def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: C
     from streams.topics import UNDELIVERABLE
 
     registry = registry if registry is not None else build_registry(settings)
-    ladder = build_ladder(settings)
+    ladder = ladder if ladder is not None else build_ladder(settings)
     adapters = build_channels(settings, registry)
     if not adapters:
         return None
@@ -273,7 +277,7 @@ def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: C
     return Notifier(settings, log_port, runner, planner, clock, startup_notes=notes)
 
 
-def delivery_overview(settings: Settings, registry: DepartmentRegistry) -> dict:
+def delivery_overview(settings: Settings, registry: DepartmentRegistry, ladder=None) -> dict:
     """What the dashboard shows of delivery: the channels configured, the departments without contacts."""
     from models.escalation import missing_contacts
 
@@ -281,4 +285,5 @@ def delivery_overview(settings: Settings, registry: DepartmentRegistry) -> dict:
         ("email", settings.smtp_url), ("dingtalk", settings.dingtalk_webhook or any(d.robot("dingtalk") for d in registry)),
         ("wecom", settings.wecom_webhook or any(d.robot("wecom") for d in registry)),
         ("webhook", settings.webhook_url)) if configured]
-    return {"channels": channels, "missing_contacts": missing_contacts(registry, build_ladder(settings))}
+    ladder = ladder if ladder is not None else build_ladder(settings)
+    return {"channels": channels, "missing_contacts": missing_contacts(registry, ladder)}

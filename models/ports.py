@@ -175,7 +175,11 @@ class AbstractRepository(abc.ABC):
 
     @abc.abstractmethod
     def add_obligation(self, obligation: "Obligation") -> bool:
-        """Store a new obligation; False when one with its id exists."""
+        """Store a new obligation; False when this unit of work stored one with its id already.
+
+        An id stored by an earlier unit is never stored twice (the insert ignores it), but the SQL side
+        buffers inserts and may still answer True then: ids come from processed events, so that is a replay.
+        """
 
     @abc.abstractmethod
     def save_obligation(self, obligation: "Obligation") -> None:
@@ -216,7 +220,11 @@ class AbstractRepository(abc.ABC):
 
     @abc.abstractmethod
     def add_outbox(self, message: "OutgoingMessage", now: datetime) -> bool:
-        """Queue an outgoing event for the relay; False when its CloudEvents id is queued already."""
+        """Queue an outgoing event for the relay; False when its CloudEvents id is queued in this unit already.
+
+        A dead letter answers for earlier units too (it is written at once); any other id queued by an earlier
+        unit is never queued twice, but the buffered SQL insert may answer True (a replay).
+        """
 
     @abc.abstractmethod
     def add_unassessed(self, record: Unassessed) -> bool:

@@ -47,6 +47,18 @@ def test_a_policy_mistake_stops_the_worker_with_file_line_and_problem(tmp_path, 
         assert f"line {line}" in message[0]
 
 
+def test_an_escalation_ladder_mistake_stops_the_worker_at_once_while_the_database_is_down(tmp_path):
+    """The ladder is configuration like the policies: read before anything connects, so a mistake is one line."""
+    ladder = tmp_path / "escalation.yaml"
+    text = (CONFIG_DIR / "escalation.yaml").read_text(encoding="utf-8")
+    ladder.write_text(text.replace("level: red", "level: purple", 1), encoding="utf-8")
+    result = run_worker(tmp_path, TRACKER_ESCALATION_FILE=str(ladder),
+                        DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1 and "escalation.yaml" in message[0] and "purple" in message[0], result.stderr
+
+
 def test_a_bad_setting_names_the_variable(tmp_path):
     result = run_worker(tmp_path, TRACKER_TICK_SECONDS="soon")
     assert result.returncode == 2
