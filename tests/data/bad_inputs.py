@@ -54,6 +54,12 @@ def base(event_type: str, event_id: str) -> dict[str, Any]:
                               "raised_on": "2026-03-02", "raised_by": "mzj"},
         ev.OBJECTION_RESOLVED: {"objection_id": "obj-1", "department": "jyj", "resource_code": "RES-1",
                                 "resolved_at": "2026-03-04T10:00:00+08:00"},
+        ev.DATA_AGGREGATED: {"department": "jyj", "resource_code": "RES-1", "period": "2026-W10",
+                             "aggregated_at": "2026-03-05T10:00:00+08:00", "records": 120},
+        ev.DATA_OPENED: {"department": "jyj", "resource_code": "RES-1", "opened_at": "2026-03-05T10:00:00+08:00",
+                         "channel": "municipal-platform"},
+        ev.DATA_SHARED: {"department": "jyj", "resource_code": "RES-1", "shared_at": "2026-03-05T10:00:00+08:00",
+                         "channel": "municipal-platform"},
     }[event_type]
     return {"specversion": "1.0", "id": event_id, "source": "/yuhua/corpus", "type": event_type, "time": TIME,
             "subject": "jyj", "datacontenttype": "application/json", "data": copy.deepcopy(data)}
@@ -61,7 +67,8 @@ def base(event_type: str, event_id: str) -> dict[str, Any]:
 
 TOPIC_OF = {ev.REGULATION_CHANGED: tp.REGULATION_CHANGES, ev.DUTY_CHANGED: tp.DUTY_CHANGES,
             ev.CATALOG_UPDATED: tp.CATALOG_UPDATES, ev.OBJECTION_RAISED: tp.DATA_OBJECTIONS,
-            ev.OBJECTION_RESOLVED: tp.DATA_OBJECTIONS}
+            ev.OBJECTION_RESOLVED: tp.DATA_OBJECTIONS, ev.DATA_AGGREGATED: tp.DATA_ACTIVITIES,
+            ev.DATA_OPENED: tp.DATA_ACTIVITIES, ev.DATA_SHARED: tp.DATA_ACTIVITIES}
 
 
 def _structured(event: dict) -> bytes:
@@ -105,6 +112,7 @@ def _set(value, *path: str | int):
 
 REG, DUTY, CAT = ev.REGULATION_CHANGED, ev.DUTY_CHANGED, ev.CATALOG_UPDATED
 RAISED, RESOLVED = ev.OBJECTION_RAISED, ev.OBJECTION_RESOLVED
+AGG, OPENED, SHARED = ev.DATA_AGGREGATED, ev.DATA_OPENED, ev.DATA_SHARED
 
 # (kind, event type (its topic), value builder or bytes, reason part)
 _STRUCTURED_CASES: list[tuple[str, str, Any, str]] = [
@@ -288,6 +296,31 @@ _STRUCTURED_CASES: list[tuple[str, str, Any, str]] = [
      "data.resolved_at must be an RFC 3339 timestamp"),
     ("objection for an unknown department", RESOLVED, _edited(RESOLVED, _set("ghost", "data", "department")),
      "unknown department 'ghost'"),
+    # -------- the catalog register's attributes (gov.catalog.catalog.updated)
+    ("unknown update cycle", CAT, _edited(CAT, _set("sometimes", "data", "resources", 0, "update_cycle")),
+     "data.resources[0].update_cycle must be one of"),
+    ("complete as text", CAT, _edited(CAT, _set("yes", "data", "complete")), "data.complete must be true or false"),
+    ("oversized share channel", CAT, _edited(CAT, _set("x" * 65, "data", "resources", 0, "share_channel")),
+     "oversized value: data.resources[0].share_channel has 65 characters"),
+    # -------- gov.catalog.data.aggregated / opened / shared
+    ("aggregation without a period", AGG, _edited(AGG, _drop("data", "period")), "missing required field data.period"),
+    ("a period that is no period", AGG, _edited(AGG, _set("March", "data", "period")),
+     "data.period must be a period like"),
+    ("month 13", AGG, _edited(AGG, _set("2026-13", "data", "period")), "data.period must be a period like"),
+    ("week 60", AGG, _edited(AGG, _set("2026-W60", "data", "period")), "names week 60"),
+    ("negative records", AGG, _edited(AGG, _set(-1, "data", "records")), "data.records must be at least 0"),
+    ("records as text", AGG, _edited(AGG, _set("120", "data", "records")), "data.records must be a whole number"),
+    ("aggregation without its time", AGG, _edited(AGG, _drop("data", "aggregated_at")),
+     "missing required field data.aggregated_at"),
+    ("opening without a channel", OPENED, _edited(OPENED, _drop("data", "channel")),
+     "missing required field data.channel"),
+    ("sharing at no time", SHARED, _edited(SHARED, _set("yesterday", "data", "shared_at")),
+     "data.shared_at must be an RFC 3339 timestamp"),
+    ("activity without a resource", SHARED, _edited(SHARED, _drop("data", "resource_code")),
+     "missing required field data.resource_code"),
+    ("an activity on the catalog-update topic", CAT, lambda i: _structured(base(AGG, i)), "does not belong on topic"),
+    ("a catalog update on the activity topic", AGG, lambda i: _structured(base(CAT, i)),
+     "does not belong on topic"),
 ]
 
 _SERVICE_KINDS = {"unknown department", "unknown counterpart department", "objection for an unknown department"}
