@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from models import wording
+from models.evaluation import CATALOG_COLUMNS
 
 
 def register(subparsers) -> None:
@@ -105,19 +106,14 @@ def render(report: dict) -> str:
     return f"{wording.evaluation_title(report['year'], report['as_of'])}\n\n{table}\n\n{render_catalog(report)}"
 
 
-CATALOG_FIELDS = ("catalog_size", "periods_owed", "periods_on_time", "periods_late", "periods_missed",
-                  "periods_pending", "opening_obligations", "opening_on_time", "opening_late", "opening_overdue",
-                  "channel_violations")
-
-
 def render_catalog(report: dict) -> str:
     """The second table: the register's size, the periods of data owed and the opening duties (第八条–第二十条)."""
     from cli.table import render_table
 
-    rows = [[r["name"], "" if r["department"] == "*" else r["department"], *(r.get(f, 0) for f in CATALOG_FIELDS)]
+    rows = [[r["name"], "" if r["department"] == "*" else r["department"], *(r.get(f, 0) for f in CATALOG_COLUMNS)]
             for r in [*report["departments"], report["totals"]]]
     table = render_table([zh for zh, _ in wording.CATALOG_EVALUATION_COLUMNS], rows,
-                         numeric=tuple(range(2, 2 + len(CATALOG_FIELDS))))
+                         numeric=tuple(range(2, 2 + len(CATALOG_COLUMNS))))
     return f"{wording.CATALOG_EVALUATION_TITLE[0]}\n\n{table}"
 
 
@@ -127,7 +123,7 @@ def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
     articles = sorted({k for r in rows for k in r["violations_by_article"]})
     header = ["year", "department", "name", "obligations", "on_time", "late", "open", "overdue", "on_time_rate",
               "violations", *[f"rule:{rule}" for rule in rules], *[f"article:{a}" for a in articles],
-              "average_working_days_taken", *CATALOG_FIELDS]
+              "average_working_days_taken", *CATALOG_COLUMNS]
     body = []
     for r in rows:
         body.append([report["year"], r["department"], r["name"], r["obligations"], r["on_time"], r["late"], r["open"],
@@ -135,7 +131,7 @@ def csv_rows(report: dict) -> tuple[list[str], list[list[object]]]:
                      *[r["violations_by_rule"].get(rule, 0) for rule in rules],
                      *[r["violations_by_article"].get(a, 0) for a in articles],
                      "" if r["average_working_days_taken"] is None else r["average_working_days_taken"],
-                     *(r.get(f, 0) for f in CATALOG_FIELDS)])
+                     *(r.get(f, 0) for f in CATALOG_COLUMNS)])
     return header, body
 
 

@@ -133,3 +133,5 @@ def evaluation_row(code: str, name: str, figures: Mapping[str, int], by_rule: Ma
 # The catalog register's figures of a row (第八条, 第十二条, 第二十条), besides ``channel_violations``.
 CATALOG_FIGURES = ("catalog_size", "periods_owed", "periods_on_time", "periods_late", "periods_missed",
                    "periods_pending", "opening_obligations", "opening_on_time", "opening_late", "opening_overdue")
+# The columns of the catalog table (CLI, workbook), in the order of wording.CATALOG_EVALUATION_COLUMNS after name/code.
+CATALOG_COLUMNS = (*CATALOG_FIGURES, "channel_violations")

@@ -711,6 +711,7 @@ def truncated_note(link: str | None) -> str:
 XLSX_SHEETS: dict[str, Pair] = {  # sheet names: at most 31 characters, none of []:*?/\
     "departments": ("部门评价", "Per department"),
     "articles": ("违规（按条款）", "Violations by article"),
+    "catalog": ("目录台账与数据归集开放", "Catalog, aggregation, opening"),
     "obligations": ("计入的义务", "Counted obligations"),
     "chart": ("按时率图表", "On-time rate chart"),
 }

@@ -30,6 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from models import wording
 from models.clock import SHANGHAI
+from models.evaluation import CATALOG_COLUMNS
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PERCENT = "0.0%"
@@ -61,6 +62,7 @@ def build_workbook(report: Mapping[str, Any], counted: Sequence[Mapping[str, Any
     departments.title = wording.XLSX_SHEETS["departments"][0]
     _department_sheet(departments, report, title)
     _article_sheet(book.create_sheet(wording.XLSX_SHEETS["articles"][0]), report, title)
+    _catalog_sheet(book.create_sheet(wording.XLSX_SHEETS["catalog"][0]), report, title)
     _counted_sheet(book.create_sheet(wording.XLSX_SHEETS["obligations"][0]), counted, title)
     _chart_sheet(book.create_sheet(wording.XLSX_SHEETS["chart"][0]), report, title)
     return book
@@ -117,6 +119,15 @@ def _article_sheet(sheet: Worksheet, report: Mapping[str, Any], title: str) -> N
     for row in _rows_with_totals(report):
         counts = [row["violations_by_article"].get(a, 0) for a in articles]
         rows.append([row["name"], None if row["department"] == "*" else row["department"], *counts, sum(counts)])
+    _table(sheet, title, headers, rows, {})
+    _bold_last_row(sheet, len(rows))
+
+
+def _catalog_sheet(sheet: Worksheet, report: Mapping[str, Any], title: str) -> None:
+    """The register's size, the periods of data owed and the opening duties (第八条, 第十二条, 第二十条)."""
+    headers = [zh for zh, _ in wording.CATALOG_EVALUATION_COLUMNS]
+    rows = [[row["name"], None if row["department"] == "*" else row["department"],
+             *(row.get(key, 0) for key in CATALOG_COLUMNS)] for row in _rows_with_totals(report)]
     _table(sheet, title, headers, rows, {})
     _bold_last_row(sheet, len(rows))
 

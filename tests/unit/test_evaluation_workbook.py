@@ -41,3 +41,18 @@ def test_a_year_without_obligations_names_the_policies_in_force_during_it():
     assert [line.rsplit("（", 1)[1] for line in applied_policies([], policies, 2023, "yuhua")] == [
         "yuhua-2021-measures 2021.1）", "yuhua-2021-measures-continuation 2023.1-continuation）"]
     assert applied_policies([], policies, 2020, "yuhua") == []
+
+
+def test_the_catalog_figures_have_their_sheet():
+    """The register's size, the periods owed and the opening duties (issue 12) are in the workbook too."""
+    tally = Tally()
+    tally.add_catalog_size("jyj", 3)
+    report = tally.report(2026, shanghai(2026, 6, 1), [("jyj", "区教育局"), ("mzj", "区民政局")])
+    book = load_workbook(io.BytesIO(workbook_bytes(report, [], [])))
+    sheet = book[wording.XLSX_SHEETS["catalog"][0]]
+    headers = [cell.value for cell in sheet[2]]
+    assert headers == [zh for zh, _ in wording.CATALOG_EVALUATION_COLUMNS]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert rows[0][:3] == ("区教育局", "jyj", 3) and rows[1][:3] == ("区民政局", "mzj", 0)
+    assert rows[-1][:3] == (wording.TOTAL[0], None, 3)
+    assert sheet.freeze_panes == "A3"
