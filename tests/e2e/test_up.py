@@ -204,6 +204,9 @@ def test_make_run_stopped_like_a_terminal_ctrl_c_ends_with_one_line_and_status_0
     if subprocess.run([make, "-q", "-f", str(repo / "Makefile"), f"VENV={venv}", "install"], cwd=tmp_path).returncode:
         pytest.skip("the virtual environment is not installed by make (make install first)")
     env, http_port = up_env(tmp_path, topic_prefix)
+    # as typed at a terminal: not inside another make (CI's `make test` would make it print "Entering directory")
+    for inherited in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+        env.pop(inherited, None)
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True, preexec_fn=ignore_sigint)
     output = Output(process.stdout)
