@@ -294,16 +294,17 @@ def _page(uow: AbstractUnitOfWork, job_id: int, calendar: Calendar, now: datetim
 
 def move_all(uow: AbstractUnitOfWork, obligations: Sequence["Obligation"], calendar: Calendar,
              now: datetime) -> int:
-    """Recompute each deadline with ``calendar``; save, record and announce those that moved. How many moved."""
-    moved = 0
+    """Recompute each deadline of a page with ``calendar``; record, announce and save (one statement) those
+    that moved. How many moved."""
+    moved = []
     for obligation in obligations:
         previous_due, previous_provisional = obligation.due_date, obligation.provisional
         if not reschedule(obligation, calendar=calendar):
             continue
-        uow.repo.save_obligation(obligation)
+        moved.append(obligation)
         uow.repo.add_history(obligation.id, now, "rescheduled", None, {
             "previous_due_date": previous_due.isoformat(), "due_date": obligation.due_date.isoformat(),
             "previous_provisional": previous_provisional, "provisional": obligation.provisional})
         uow.repo.add_outbox(messages.obligation_rescheduled(obligation, previous_due, previous_provisional, now), now)
-        moved += 1
-    return moved
+    uow.repo.save_rescheduled(moved)
+    return len(moved)

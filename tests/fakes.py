@@ -254,6 +254,10 @@ class FakeRepository(AbstractRepository):
                     break
         return found
 
+    def save_rescheduled(self, obligations):
+        for obligation in obligations:
+            self.save_obligation(obligation)
+
     def drop_reschedule_candidates(self, job_id):
         self.s.reschedule_queue.pop(job_id, None)
 

@@ -28,6 +28,9 @@ _UPDATE_JOB = sa.update(t.reschedule_jobs).where(_J.id == sa.bindparam("b_id"), 
 _PAGE = (sa.select(t.obligations).select_from(t.reschedule_candidates.join(t.obligations, _O.id == _C.obligation_id))
          .where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"), _O.status == OPEN)
          .order_by(_C.obligation_id).limit(sa.bindparam("limit")))
+_PAGE_LOCKED = _PAGE.with_for_update(of=t.obligations)
+_UPDATE_OBLIGATION = sa.update(t.obligations).where(_O.id == sa.bindparam("b_id"),
+                                                     _O.version == sa.bindparam("b_version"))
 _DROP = sa.delete(t.reschedule_candidates).where(_C.job_id == sa.bindparam("job"))
 
 
@@ -90,7 +93,28 @@ class SqlRescheduleStore:
         return queued
 
     def reschedule_candidates(self, job_id, after_id, limit):
-        return self._obligations(_PAGE, job=job_id, after=after_id or "", limit=limit)
+        page = _PAGE_LOCKED if self.conn.dialect.name == "postgresql" else _PAGE
+        return self._obligations(page, job=job_id, after=after_id or "", limit=limit)
+
+    def save_rescheduled(self, obligations):
+        """One executemany UPDATE (version checked). SQLite counts the rows of an executemany; psycopg2's
+        batches do not, and there the page's rows are locked since ``reschedule_candidates`` read them."""
+        from models.sql.repository import obligation_to_row  # the repository mixes this class in
+
+        if not obligations:
+            return
+        self._flush_obligations()
+        rows = []
+        for obligation in obligations:
+            row = obligation_to_row(obligation)
+            del row["id"]
+            row.update(version=obligation.version + 1, b_id=obligation.id, b_version=obligation.version)
+            rows.append(row)
+        result = self.conn.execute(_UPDATE_OBLIGATION, rows)
+        if self.conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+            raise ConcurrentUpdate("an obligation of the page changed since it was read")
+        for obligation in obligations:
+            obligation.version += 1
 
     def drop_reschedule_candidates(self, job_id):
         self.conn.execute(_DROP, {"job": job_id})
