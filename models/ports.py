@@ -304,15 +304,14 @@ class AbstractRepository(abc.ABC):
     def reschedule_candidates(self, job_id: int, after_id: str | None, limit: int) -> list["Obligation"]:
         """Up to ``limit`` queued obligations still open, with ids above ``after_id``, by id (a keyset page).
 
-        PostgreSQL locks the page's rows until the unit of work ends (``save_rescheduled`` relies on it).
+        PostgreSQL locks the page's rows until the unit of work ends: a concurrent writer waits for the page.
         """
 
     @abc.abstractmethod
     def save_rescheduled(self, obligations: list["Obligation"]) -> None:
-        """Write the moved obligations of a page ``reschedule_candidates`` read in this unit (one statement).
+        """Write the new deadlines (due date and end, provisional flag, next reminder) of a page, in one statement.
 
-        Raises ConcurrentUpdate when one changed since it was read (where the store cannot tell per row,
-        the page's rows are locked from the read to the end of the unit, so none can change).
+        Raises ConcurrentUpdate when one of them changed since it was read.
         """
 
     @abc.abstractmethod

@@ -29,8 +29,23 @@ _PAGE = (sa.select(t.obligations).select_from(t.reschedule_candidates.join(t.obl
          .where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"), _O.status == OPEN)
          .order_by(_C.obligation_id).limit(sa.bindparam("limit")))
 _PAGE_LOCKED = _PAGE.with_for_update(of=t.obligations)
-_UPDATE_OBLIGATION = sa.update(t.obligations).where(_O.id == sa.bindparam("b_id"),
-                                                     _O.version == sa.bindparam("b_version"))
+_DEADLINE_VALUES = (sa.column("b_id", sa.String()), sa.column("b_version", sa.Integer()),
+                    sa.column("n_due_date", sa.Date()), sa.column("n_due_end", t.UTCDateTime()),
+                    sa.column("n_provisional", sa.Boolean()), sa.column("n_next", t.UTCDateTime()))
+_UPDATE_DEADLINE = (sa.update(t.obligations)
+                    .where(_O.id == sa.bindparam("b_id"), _O.version == sa.bindparam("b_version"))
+                    .values(due_date=sa.bindparam("n_due_date"), due_end=sa.bindparam("n_due_end"),
+                            provisional=sa.bindparam("n_provisional"), next_reminder_at=sa.bindparam("n_next"),
+                            version=_O.version + 1))
+
+
+def _update_from_values(rows: list[dict]) -> sa.Update:
+    values = sa.values(*_DEADLINE_VALUES, name="moved").data(
+        [tuple(row[c.name] for c in _DEADLINE_VALUES) for row in rows])
+    return (sa.update(t.obligations).where(_O.id == values.c.b_id, _O.version == values.c.b_version)
+            .values(due_date=values.c.n_due_date, due_end=values.c.n_due_end, provisional=values.c.n_provisional,
+                    next_reminder_at=sa.cast(values.c.n_next, t.UTCDateTime()), version=_O.version + 1)
+            .returning(_O.id))
 _DROP = sa.delete(t.reschedule_candidates).where(_C.job_id == sa.bindparam("job"))
 
 
@@ -97,21 +112,21 @@ class SqlRescheduleStore:
         return self._obligations(page, job=job_id, after=after_id or "", limit=limit)
 
     def save_rescheduled(self, obligations):
-        """One executemany UPDATE (version checked). SQLite counts the rows of an executemany; psycopg2's
-        batches do not, and there the page's rows are locked since ``reschedule_candidates`` read them."""
-        from models.sql.repository import obligation_to_row  # the repository mixes this class in
+        """The deadline fields (due date and end, provisional flag, next reminder) and the version, version-checked.
 
+        SQLite: one executemany, whose row count SQLite reports. PostgreSQL (psycopg2's batches report no row
+        count): one ``UPDATE ... FROM (VALUES ...) RETURNING id``, which names the rows it wrote.
+        """
         if not obligations:
             return
         self._flush_obligations()
-        rows = []
-        for obligation in obligations:
-            row = obligation_to_row(obligation)
-            del row["id"]
-            row.update(version=obligation.version + 1, b_id=obligation.id, b_version=obligation.version)
-            rows.append(row)
-        result = self.conn.execute(_UPDATE_OBLIGATION, rows)
-        if self.conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+        rows = [{"b_id": o.id, "b_version": o.version, "n_due_date": o.due_date, "n_due_end": o.due_end,
+                 "n_provisional": o.provisional, "n_next": o.next_reminder_at} for o in obligations]
+        if self.conn.dialect.name == "postgresql":
+            written = len(self.conn.execute(_update_from_values(rows)).all())
+        else:
+            written = self.conn.execute(_UPDATE_DEADLINE, rows).rowcount
+        if written != len(rows):
             raise ConcurrentUpdate("an obligation of the page changed since it was read")
         for obligation in obligations:
             obligation.version += 1
