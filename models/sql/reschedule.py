@@ -27,7 +27,8 @@ _LATEST = sa.select(t.reschedule_jobs).order_by(_J.id.desc()).limit(1)
 _UPDATE_JOB = sa.update(t.reschedule_jobs).where(_J.id == sa.bindparam("b_id"), _J.version == sa.bindparam("b_version"))
 # Two index lookups, not a join: a join lets the planner merge the queue with the whole obligations table up
 # to the cursor on every page (PostgreSQL did, 0.7 s a page at 1M rows).
-_PAGE_IDS = (sa.select(_C.obligation_id).where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"))
+_PAGE_IDS = (sa.select(_C.obligation_id)
+             .where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"))
              .order_by(_C.obligation_id).limit(sa.bindparam("limit")))
 _PAGE = (sa.select(t.obligations).where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.status == OPEN)
          .order_by(_O.id))
