@@ -157,7 +157,8 @@ def reschedule_phase(url: str, page_size: int) -> None:
                       encoding="utf-8")
     pages_seen.clear()
     run(f"notice adds a rest day {NEW_REST_DAY}: reload", reload_and_reschedule)
-    print(f"  progress callbacks: {len(pages_seen)} (one per page)", flush=True)
+    print(f"  progress callbacks: {len(pages_seen)} (one per page, and the last that finds the queue empty)",
+          flush=True)
     run("the same change again (nothing left to move)", lambda: tracker.reschedule_for_calendar())
     engine.dispose()
     shutil.rmtree(directory, ignore_errors=True)
