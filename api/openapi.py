@@ -189,7 +189,30 @@ SCHEMAS = {
     "Reload": _object({"reloaded": BOOLEAN,
                        "rescheduled": {"type": "integer", "minimum": 0,
                                        "description": "how many open obligations' deadlines moved"},
+                       "examined": {"type": "integer", "minimum": 0,
+                                    "description": "how many open obligations were looked at (their counting "
+                                                   "interval contains a changed day)"},
+                       "changed_days": _nullable({"type": "integer", "minimum": 0,
+                                                  "description": "days whose working or provisional status "
+                                                                 "changed; null: unknown, every open obligation "
+                                                                 "was examined"}),
+                       "job": _nullable({"type": "integer", "description": "the reschedule job "
+                                                                            "(GET /api/calendar/reschedule); null "
+                                                                            "when nothing could have moved"}),
                        "years_now_official": INTEGERS, "years_now_provisional": INTEGERS}),
+    "RescheduleState": _object({"job": _nullable({**_object({
+        "id": INTEGER, "state": {"type": "string", "enum": ["running", "done", "superseded"]},
+        "fingerprint": {"type": "string", "description": "the calendar the job brings the obligations to"},
+        "changed_days": _nullable({"type": "integer", "minimum": 0}),
+        "changed": _nullable({"type": "array", "items": {"type": "array", "items": DATE, "minItems": 2,
+                                                         "maxItems": 2},
+                              "description": "runs [first, last] of changed days; null: unknown (every open "
+                                             "obligation examined)"}),
+        "candidates": {"type": "integer", "minimum": 0, "description": "open obligations queued to examine"},
+        "examined": {"type": "integer", "minimum": 0}, "moved": {"type": "integer", "minimum": 0},
+        "pages": {"type": "integer", "minimum": 0}, "started_at": INSTANT, "updated_at": INSTANT,
+        "finished_at": _nullable(INSTANT)}),
+        "description": "the newest job, null before the first"})}),
     "OpenApi": _object({"openapi": STRING, "info": OBJECT, "paths": OBJECT}),
     "AsyncApi": _object({"asyncapi": STRING, "info": OBJECT, "channels": OBJECT, "operations": OBJECT,
                          "components": OBJECT}),
@@ -329,6 +352,10 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                 "operationId": "reloadCalendar", "parameters": [],
                 "responses": _responses(_json("what changed", "Reload"), 422, 503, read=False),
                 "security": [{"apiToken": []}]}},
+            "/api/calendar/reschedule": _get(
+                "the newest reschedule job after a calendar change (running or finished): how many open obligations "
+                "it queued, examined and moved; null before the first", _responses(
+                    _json("the job", "RescheduleState")), operation_id="rescheduleState"),
             "/api/openapi.json": _get("this description", _responses(_json("OpenAPI 3", "OpenApi")),
                                       operation_id="openapi"),
             "/api/evaluation/{year}.xlsx": _get(

@@ -17,7 +17,9 @@ from calendars import CalendarError
 from models import wording
 from models.obligations import STATUSES as OBLIGATION_STATUSES
 from models.policy import CONTENT_RULES, OVERDUE
+from models.rescheduling import job_state
 from models.sql import queries
+from models.sql.reschedule import read_reschedule_job
 
 VIOLATION_RULES = (OVERDUE, *CONTENT_RULES)
 PAGE_PARAMETERS = params.PAGE_PARAMETERS
@@ -33,6 +35,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/unassessed", list_unassessed)
     app.router.add_get("/api/evaluation/{year}", evaluation)
     app.router.add_post("/api/calendar/reload", reload_calendar)
+    app.router.add_get("/api/calendar/reschedule", reschedule_state)
     app.router.add_get("/api/wording", dashboard_wording)  # open: api.security.PUBLIC_API_PATHS
 
 
@@ -142,12 +145,20 @@ async def reload_calendar(request: web.Request) -> web.Response:
 
     def reload() -> dict:
         before, after = context.calendar.reload()
-        changed = context.tracker.reschedule_for_calendar(before, after)
+        result = context.tracker.reschedule_for_calendar(before, after)
         was, now = set(before.provisional_years), set(after.provisional_years)
-        return {"reloaded": True, "rescheduled": changed,
+        return {"reloaded": True, "rescheduled": result.moved, "examined": result.examined,
+                "changed_days": result.changed_days, "job": result.job_id,
                 "years_now_official": sorted(was - now), "years_now_provisional": sorted(now - was)}
 
     try:
         return json_response(await asyncio.to_thread(reload))
     except CalendarError as exc:  # a bad notice file: the old calendar stays in force
         raise ApiError(422, f"the calendar files could not be loaded; nothing changed: {exc}") from None
+
+
+async def reschedule_state(request: web.Request) -> web.Response:
+    """The newest reschedule job (running or finished): how far it got."""
+    params.only(request)
+    job = await context_of(request).read(read_reschedule_job)
+    return json_response({"job": job_state(job)})

@@ -30,6 +30,7 @@ from models.sql.engine import (
     write_connection,
 )
 from models.sql.outbox import headers_to_json
+from models.sql.reschedule import SqlRescheduleStore
 
 # ------------------------------------------------------------------ SQL adapter
 
@@ -114,7 +115,7 @@ def held_from_row(row) -> HeldEvent:
                      row["event_time"], row["held_at"], row["unmatched_at"], row["reason"], row["event"], row["origin"])
 
 
-class SqlRepository(AbstractRepository):
+class SqlRepository(SqlRescheduleStore, AbstractRepository):
     """Obligation rows through SQLAlchemy Core, on one connection inside one transaction.
 
     History rows and outbox rows of the batch are written with one

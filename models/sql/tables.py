@@ -92,6 +92,8 @@ sa.Index("ix_obligations_trigger", obligations.c.trigger_event_id, obligations.c
 sa.Index("ix_obligations_subject", obligations.c.kind, obligations.c.department, obligations.c.subject_ref)
 sa.Index("ix_obligations_start_day", obligations.c.start_day)
 sa.Index("ix_obligations_resource", obligations.c.department, obligations.c.resource_code, obligations.c.kind)
+# 0004: a reschedule's "open, due on or after a changed day, started before it" (models.sql.reschedule).
+sa.Index("ix_obligations_reschedule", obligations.c.status, obligations.c.due_date, obligations.c.start_day)
 
 obligation_history = sa.Table(
     "obligation_history", metadata,
@@ -246,6 +248,34 @@ outbox = sa.Table(
 )
 sa.Index("ix_outbox_pending", outbox.c.sent, outbox.c.id)
 sa.Index("ix_outbox_topic_partition", outbox.c.topic, outbox.c.partition, outbox.c.offset)
+
+# 0004: rescheduling after a calendar change (models.rescheduling): the jobs, each with the calendar it brings
+# the obligations to (the last finished one's is the calendar they agree with), and the queue of a running job.
+reschedule_jobs = sa.Table(
+    "reschedule_jobs", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("calendar_first_day", sa.Date(), nullable=False),
+    sa.Column("calendar_working", sa.LargeBinary(), nullable=False),
+    sa.Column("calendar_unsettled", sa.LargeBinary(), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("changed", sa.JSON(), nullable=True),
+    sa.Column("candidates", sa.Integer(), nullable=False),
+    sa.Column("examined", sa.Integer(), nullable=False),
+    sa.Column("moved", sa.Integer(), nullable=False),
+    sa.Column("pages", sa.Integer(), nullable=False),
+    sa.Column("cursor", sa.String(64), nullable=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+reschedule_candidates = sa.Table(
+    "reschedule_candidates", metadata,
+    sa.Column("job_id", sa.Integer(), primary_key=True),
+    sa.Column("obligation_id", sa.String(64), primary_key=True),
+)
 
 leases = sa.Table(
     "leases", metadata,
