@@ -41,8 +41,13 @@ def encode_cursor(row, order: Order) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def _python_type(column: sa.Column) -> type:
+    column_type = column.type
+    return (column_type.impl_instance if isinstance(column_type, sa.types.TypeDecorator) else column_type).python_type
+
+
 def _typed(column: sa.Column, value: Any) -> Any:
-    python_type = column.type.python_type
+    python_type = _python_type(column)
     if python_type is datetime:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
