@@ -264,7 +264,8 @@ def main() -> int:
                 (None, "first page, due-date range (one week)",
                  "/api/obligations?due_from=2026-06-22&due_to=2026-06-28&limit=100"),
                 (None, "first page of violations", "/api/violations?limit=100"),
-                (None, f"violations at offset {violations // 2:,}", f"/api/violations?limit=100&offset={violations // 2}"),
+                (None, f"violations at offset {violations // 2:,}",
+                 f"/api/violations?limit=100&offset={violations // 2}"),
             ]
             print(f"{'read (HTTP, median of 5 after a warm-up)':<64} {'ms':>9}  {'goal':>8}  total")
             for key, label, path in rows:

@@ -91,18 +91,6 @@ def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry
     return result
 
 
-def _page(session, table: sa.Table, conditions: list, order_by: tuple, limit: int, offset: int) -> tuple[int, list]:
-    """How many rows match ``conditions`` in all (a count), and the rows of one page in ``order_by`` order.
-
-    For small lists (held events, unassessed events); the large ones page with ``models.sql.paging`` and
-    take their totals from the maintained counts.
-    """
-    total = paging.count(session, table, conditions)
-    rows = session.execute(sa.select(table).where(*conditions).order_by(*order_by)
-                           .limit(limit).offset(offset)).mappings().all()
-    return total, rows
-
-
 OBLIGATION_ORDER = ((t.obligations.c.due_date, False), (t.obligations.c.id, False))
 VIOLATION_ORDER = ((t.violations.c.detected_at, True), (t.violations.c.id, False))
 
