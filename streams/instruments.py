@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -40,6 +40,9 @@ class PrometheusInstruments:
     """Counters and histograms on a registry of their own (one per process, one per test)."""
 
     def __init__(self, registry: CollectorRegistry | None = None):
+        # No ``…_created`` series beside every counter (the library's default, a process-wide switch): they
+        # double the text to scrape and Prometheus itself does not need them.
+        disable_created_metrics()
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         r = self.registry
         self._consumed = Counter(f"{PREFIX}_events_consumed", "Input messages settled, by input topic and outcome "
