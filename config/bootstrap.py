@@ -198,7 +198,7 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
     leader = build_leader(settings, parts, relay, clock, calendar, metrics=instruments)
     app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine),
                                 metrics=instruments, positions=positions)
-    watch_consumer_lag(instruments, lambda: getattr(app, "_consumer", None), positions)
+    watch_consumer_lag(instruments, lambda: getattr(app, "_consumer", None), positions, settings)
 
     def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
@@ -220,11 +220,12 @@ def build_instruments():
     return PrometheusInstruments(), ConsumerPositions()
 
 
-def watch_consumer_lag(instruments, consumer, positions) -> None:
+def watch_consumer_lag(instruments, consumer, positions, settings: Settings) -> None:
     """The consumer lag per input partition, read at scrape time from ``consumer()`` (the Faust consumer)."""
     from streams.instruments import ConsumerLagCollector
+    from streams.topics import input_topic_names
 
-    instruments.registry.register(ConsumerLagCollector(consumer, positions))
+    instruments.registry.register(ConsumerLagCollector(consumer, positions, topics=input_topic_names(settings)))
 
 
 # ---------------------------------------------------------------- delivery to people (issue 14)

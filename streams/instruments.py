@@ -121,9 +121,10 @@ class ConsumerLagCollector(Collector):
     """
 
     def __init__(self, consumer: Callable[[], Any], positions: ConsumerPositions,
-                 wall_time: Callable[[], float] = time.time):
+                 wall_time: Callable[[], float] = time.time, topics: Iterable[str] | None = None):
         self.consumer = consumer
         self.positions = positions
+        self.topics = frozenset(topics) if topics is not None else None  # the input topics (not Faust's own)
         self.wall_time = wall_time
 
     def describe(self) -> Iterable:
@@ -149,7 +150,8 @@ class ConsumerLagCollector(Collector):
         """(topic, partition, messages behind, seconds behind or None) of each assigned partition."""
         try:
             consumer = self.consumer()
-            assigned = sorted(consumer.assignment()) if consumer is not None else []
+            assigned = sorted(tp for tp in (consumer.assignment() if consumer is not None else ())
+                              if self.topics is None or tp.topic in self.topics)
         except Exception:  # noqa: BLE001 - not started, or stopping: no partitions to speak of
             return []
         now = self.wall_time()

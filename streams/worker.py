@@ -167,8 +167,9 @@ class Worker:
         consumer = getattr(self.app, "_consumer", None)  # never creates one
         if consumer is None:
             return 0
+        inputs = set(input_topic_names(self.settings))  # not Faust's own topics
         try:
-            return len(consumer.assignment())
+            return sum(1 for tp in consumer.assignment() if tp.topic in inputs)
         except Exception:  # noqa: BLE001 - not started yet, or stopping
             return 0
 

@@ -104,6 +104,8 @@ def test_consumer_lag_in_messages_and_seconds_per_partition():
     collector = ConsumerLagCollector(lambda: consumer, positions, wall_time=lambda: 1090.0)
     assert sorted(collector.lags()) == [(CU, 0, 3, None), (RC, 0, 0, 0.0), (RC, 1, 5, 60.0)]
     assert ConsumerLagCollector(lambda: None, positions).lags() == []  # before the consumer runs
+    only_inputs = ConsumerLagCollector(lambda: consumer, positions, wall_time=lambda: 1090.0, topics=[RC])
+    assert sorted(only_inputs.lags()) == [(RC, 0, 0, 0.0), (RC, 1, 5, 60.0)]  # Faust's own topics are left out
 
 
 def test_a_check_that_hangs_answers_in_time_and_costs_one_thread():
