@@ -187,8 +187,19 @@ SCHEMAS = {
                               "needed_zh": STRING, "needed_en": STRING}),
                               "description": "next year's holiday notice not loaded (from 1 November), else null"}),
                           "worker": {"type": "object", "description": "the worker's counters (when the API runs "
-                                                                      "inside a worker)"}},
-                         optional=("worker", "missing_notice"))},
+                                                                      "inside a worker)"},
+                          "causes": {**STRINGS, "description": "what holds the stream or the relay (degraded)"},
+                          "not_answering": {**STRINGS, "description": "the parts that did not answer within "
+                                                                      "their deadline (under a second)"}},
+                         optional=("worker", "missing_notice", "causes", "not_answering"))},
+    "Liveness": _object({"status": {"type": "string", "enum": ["alive"]}}),
+    "Readiness": _object({
+        "status": {"type": "string", "enum": ["ready", "not ready"]},
+        "failing": {"type": "array", "items": {"type": "string", "enum": ["database", "broker", "partitions", "tick"]},
+                    "description": "the parts that are not ready (empty when ready)"},
+        "checks": {"type": "object", "additionalProperties": STRING,
+                   "description": "each part checked: ok, or what is wrong (database, and inside a worker broker, "
+                                  "partitions and, on the lease holder, tick)"}}),
     "Reload": _object({"reloaded": BOOLEAN,
                        "rescheduled": {"type": "integer", "minimum": 0,
                                        "description": "how many open obligations' deadlines moved"},
@@ -307,6 +318,23 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                                 "not loaded (from 1 November), else null", {
                 **_responses(health), "503": _json("degraded: a part did not answer (the body says which)",
                                                    "Health")}, operation_id="health"),
+            "/healthz": {"get": {
+                "summary": "liveness: the process answers HTTP (no dependency is asked); open, like the page",
+                "operationId": "liveness", "parameters": [], "security": [{}],
+                "responses": _responses(_json("alive", "Liveness"))}},
+            "/readyz": {"get": {
+                "summary": "readiness: the database answers, and inside a worker the broker accepts connections, "
+                           "input partitions are assigned and the lease holder's tick is not late by more than three "
+                           "intervals; each check answers within a second; open, like the page",
+                "operationId": "readiness", "parameters": [], "security": [{}],
+                "responses": {**_responses(_json("ready", "Readiness")),
+                              "503": _json("not ready: the failing parts are named", "Readiness")}}},
+            "/metrics": _get("Prometheus metrics in the text format (prometheus_client): events consumed by topic and "
+                             "outcome, batch apply and tick durations, consumer lag, outbox backlog, relay sends and "
+                             "failures, open obligations, deliveries, provisional calendar years; read rules as /api/",
+                             _responses({"description": "the Prometheus text exposition format",
+                                         "content": {"text/plain": {"schema": {"type": "string"}}}}),
+                             operation_id="metrics"),
             "/api/obligations": _get("obligations, filtered, in due-date order", _responses(
                 _json("a page of obligations", "ObligationPage")), [
                 _query("department", "department code (see /api/departments)", department),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-import sqlalchemy as sa
 from aiohttp import web
 
 from api import params
@@ -27,7 +26,6 @@ PAGE_PARAMETERS = params.KEYSET_PAGE_PARAMETERS
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/health", health)
     app.router.add_get("/api/obligations", list_obligations)
     app.router.add_get("/api/obligations/{id}", get_obligation)
     app.router.add_get("/api/departments", list_departments)
@@ -44,23 +42,6 @@ async def dashboard_wording(request: web.Request) -> web.Response:
     """The dashboard's words (``models.wording``): open like the page itself, which needs them for its token form."""
     params.only(request)
     return json_response(wording.dashboard_tables())
-
-
-async def health(request: web.Request) -> web.Response:
-    params.only(request)
-    context = context_of(request)
-    body: dict = {"status": "ok", "now": context.clock.now()}
-    try:
-        await context.read(lambda session: session.execute(sa.text("select 1")).scalar_one())
-        body["database"] = "ok"
-        body["missing_notice"] = await context.read(queries.missing_notice, body["now"], calendar=context.calendar)
-    except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
-        body.update(status="degraded", database=f"error: {type(exc).__name__}: {exc}")
-    if context.worker_status is not None:
-        body["worker"] = context.worker_status()
-        if body["worker"].get("degraded"):  # the stream or the relay is held by an outage
-            body.update(status="degraded", causes=body["worker"]["degraded"])
-    return json_response(body, status=200 if body["status"] == "ok" else 503)
 
 
 async def read_page(context, query, *args, **kwargs):

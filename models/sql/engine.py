@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
 def create_engine(url: str, **kwargs) -> Engine:
@@ -28,6 +29,9 @@ def create_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         if parsed.get_driver_name() == "psycopg2":
+            # A server that accepts the connection and then says nothing (a stalled network) is an error after
+            # this long, not a wait for ever (libpq's connect_timeout, seconds).
+            kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
             # UPDATE executemany (outbox marks, obligation state) in pages instead of one
             # round trip per row; INSERTs are batched into multi-row VALUES either way.
             kwargs.setdefault("executemany_mode", "values_plus_batch")
