@@ -3,9 +3,9 @@
 The same write as ``POST /api/calendar/reload``, sent with ``TRACKER_API_TOKEN`` from the
 environment. Prints what the tracker answered: how many open obligations were examined and how many
 deadlines moved, which years became official (a notice arrived) or provisional. While a long reschedule
-runs it prints its progress on stderr (from ``GET /api/calendar/reschedule``, every few seconds). A refusal (401/403) or an error is one line on
-stderr with the tracker's own reason. Exit status: 0 done, 1 refused or failed, 2 bad --url,
-75 nothing answers at the URL (the worker is not running there).
+runs it prints its progress on stderr (from ``GET /api/calendar/reschedule``, every few seconds).
+A refusal (401/403) or an error is one line on stderr with the tracker's own reason. Exit status: 0 done,
+1 refused or failed, 2 bad --url, 75 nothing answers at the URL (the worker is not running there).
 """
 from __future__ import annotations
 

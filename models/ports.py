@@ -301,10 +301,13 @@ class AbstractRepository(abc.ABC):
         """
 
     @abc.abstractmethod
-    def reschedule_candidates(self, job_id: int, after_id: str | None, limit: int) -> list["Obligation"]:
-        """Up to ``limit`` queued obligations still open, with ids above ``after_id``, by id (a keyset page).
+    def reschedule_candidates(self, job_id: int, after_id: str | None,
+                              limit: int) -> tuple[list["Obligation"], str | None]:
+        """The next keyset page of the job's queue: up to ``limit`` queued ids above ``after_id``, by id.
 
-        PostgreSQL locks the page's rows until the unit of work ends: a concurrent writer waits for the page.
+        Returns (the obligations among them still open, by id; the last queued id looked at, the next
+        ``after_id``), or ([], None) when no queued id is above ``after_id``. PostgreSQL locks the page's rows
+        until the unit of work ends: a concurrent writer waits for the page.
         """
 
     @abc.abstractmethod

@@ -278,13 +278,13 @@ def _page(uow: AbstractUnitOfWork, job_id: int, calendar: Calendar, now: datetim
     job = uow.repo.latest_reschedule_job()
     if job is None or job.id != job_id or job.state != RUNNING:
         return job
-    page = uow.repo.reschedule_candidates(job_id, job.cursor, page_size)
+    page, last_id = uow.repo.reschedule_candidates(job_id, job.cursor, page_size)
     job.moved += move_all(uow, page, calendar, now)
     job.examined += len(page)
-    if page:
+    if last_id is not None:
         job.pages += 1
-        job.cursor = page[-1].id
-    if len(page) < page_size:
+        job.cursor = last_id
+    else:  # the queue is done
         job.state, job.finished_at = DONE, now
         uow.repo.drop_reschedule_candidates(job_id)
     job.updated_at = now

@@ -243,16 +243,10 @@ class FakeRepository(AbstractRepository):
         return len(ids)
 
     def reschedule_candidates(self, job_id, after_id, limit):
-        found = []
-        for ob_id in self.s.reschedule_queue.get(job_id, []):
-            if after_id is not None and ob_id <= after_id:
-                continue
-            obligation = self.s.obligations[ob_id]
-            if obligation.status == OPEN:
-                found.append(copy.deepcopy(obligation))
-                if len(found) == limit:
-                    break
-        return found
+        ids = [i for i in self.s.reschedule_queue.get(job_id, []) if after_id is None or i > after_id][:limit]
+        if not ids:
+            return [], None
+        return [copy.deepcopy(self.s.obligations[i]) for i in ids if self.s.obligations[i].status == OPEN], ids[-1]
 
     def save_rescheduled(self, obligations):
         for obligation in obligations:

@@ -25,10 +25,14 @@ _O = t.obligations.c
 _JOB_FIELDS = [c.name for c in t.reschedule_jobs.columns if c.name != "id"]
 _LATEST = sa.select(t.reschedule_jobs).order_by(_J.id.desc()).limit(1)
 _UPDATE_JOB = sa.update(t.reschedule_jobs).where(_J.id == sa.bindparam("b_id"), _J.version == sa.bindparam("b_version"))
-_PAGE = (sa.select(t.obligations).select_from(t.reschedule_candidates.join(t.obligations, _O.id == _C.obligation_id))
-         .where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"), _O.status == OPEN)
-         .order_by(_C.obligation_id).limit(sa.bindparam("limit")))
-_PAGE_LOCKED = _PAGE.with_for_update(of=t.obligations)
+# Two index lookups, not a join: a join lets the planner merge the queue with the whole obligations table up
+# to the cursor on every page (PostgreSQL did, 0.7 s a page at 1M rows).
+_PAGE_IDS = (sa.select(_C.obligation_id)
+             .where(_C.job_id == sa.bindparam("job"), _C.obligation_id > sa.bindparam("after"))
+             .order_by(_C.obligation_id).limit(sa.bindparam("limit")))
+_PAGE = (sa.select(t.obligations).where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.status == OPEN)
+         .order_by(_O.id))
+_PAGE_LOCKED = _PAGE.with_for_update()
 _DEADLINE_VALUES = (sa.column("b_id", sa.String()), sa.column("b_version", sa.Integer()),
                     sa.column("n_due_date", sa.Date()), sa.column("n_due_end", t.UTCDateTime()),
                     sa.column("n_provisional", sa.Boolean()), sa.column("n_next", t.UTCDateTime()))
@@ -108,8 +112,11 @@ class SqlRescheduleStore:
         return queued
 
     def reschedule_candidates(self, job_id, after_id, limit):
+        ids = self.conn.execute(_PAGE_IDS, {"job": job_id, "after": after_id or "", "limit": limit}).scalars().all()
+        if not ids:
+            return [], None
         page = _PAGE_LOCKED if self.conn.dialect.name == "postgresql" else _PAGE
-        return self._obligations(page, job=job_id, after=after_id or "", limit=limit)
+        return self._obligations(page, ids=ids), ids[-1]
 
     def save_rescheduled(self, obligations):
         """The deadline fields (due date and end, provisional flag, next reminder) and the version, version-checked.

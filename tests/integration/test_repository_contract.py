@@ -572,17 +572,18 @@ class RepositoryContract:
         job = reschedule_job()
         self.committed(lambda repo: repo.add_reschedule_job(job))
         assert self.committed(lambda repo: repo.queue_reschedule_candidates(job.id, runs)) == len(expected)
-        first = self.read(lambda repo: repo.reschedule_candidates(job.id, None, 2))
-        assert [o.id for o in first] == expected[:2] and first[0].due_date == d(2026, 3, 10)
-        rest = self.read(lambda repo: repo.reschedule_candidates(job.id, first[-1].id, 10))
-        assert [o.id for o in rest] == expected[2:]
+        first, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, None, 2))
+        assert [o.id for o in first] == expected[:2] and cursor == expected[1] and first[0].due_date == d(2026, 3, 10)
+        rest, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10))
+        assert [o.id for o in rest] == expected[2:] and cursor == expected[-1]
+        assert self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10)) == ([], None)
         every = reschedule_job()
         self.committed(lambda repo: repo.add_reschedule_job(every))
         assert every.id > job.id
         assert self.committed(lambda repo: repo.queue_reschedule_candidates(every.id, None)) == 10
         self.committed(lambda repo: repo.drop_reschedule_candidates(job.id))
-        assert self.read(lambda repo: repo.reschedule_candidates(job.id, None, 10)) == []
-        assert len(self.read(lambda repo: repo.reschedule_candidates(every.id, None, 20))) == 10
+        assert self.read(lambda repo: repo.reschedule_candidates(job.id, None, 10)) == ([], None)
+        assert len(self.read(lambda repo: repo.reschedule_candidates(every.id, None, 20))[0]) == 10
 
     def test_a_candidate_closed_after_it_was_queued_is_skipped(self):
         self.committed(lambda repo: repo.add_obligation(obligation("ob-1")))
@@ -597,7 +598,10 @@ class RepositoryContract:
             repo.save_obligation(ob)
 
         self.committed(close)
-        assert [o.id for o in self.read(lambda repo: repo.reschedule_candidates(job.id, None, 10))] == ["ob-2"]
+        page, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, None, 1))
+        assert (page, cursor) == ([], "ob-1")  # looked at, not open: skipped, the cursor moves past it
+        page, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10))
+        assert ([o.id for o in page], cursor) == (["ob-2"], "ob-2")
 
     def test_reschedule_jobs_keep_their_progress_and_their_calendar_and_refuse_a_stale_write(self):
         job = reschedule_job(changed=((date(2026, 3, 10), date(2026, 3, 12)),))
@@ -626,7 +630,7 @@ class RepositoryContract:
         self.committed(lambda repo: repo.queue_reschedule_candidates(job.id, None))
 
         def move(repo):
-            page = repo.reschedule_candidates(job.id, None, 10)
+            page, _ = repo.reschedule_candidates(job.id, None, 10)
             for ob in page:
                 ob.due_date, ob.due_end, ob.provisional = date(2026, 3, 24), shanghai(2026, 3, 25), True
             repo.save_rescheduled(page)

@@ -151,7 +151,8 @@ def test_pages_of_bounded_size_each_commit_with_the_cursor():
     seen = []
     result = h.tracker.reschedule_for_calendar(old, new, page_size=2, progress=seen.append)
     assert (result.examined, result.moved, result.pages, result.state) == (5, 5, 3, DONE)
-    assert [(p.examined, p.moved) for p in seen] == [(2, 2), (4, 4), (5, 5)]
+    assert [(p.examined, p.moved, p.state) for p in seen] == [(2, 2, RUNNING), (4, 4, RUNNING), (5, 5, RUNNING),
+                                                              (5, 5, DONE)]  # the last finds the queue empty
     job = h.tracker.reschedule_job()
     assert job.cursor == max(o.id for o in h.obligations()) and h.state.reschedule_queue == {}
 
