@@ -9,6 +9,7 @@ never block writers.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -49,6 +50,9 @@ def create_engine(url: str, **kwargs) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Scale (issue 13): the default 2 MB page cache makes every insert into a large index read its pages
+        # back from the OS; a larger one keeps the indexes' upper levels and recent leaves in memory.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -62,6 +66,7 @@ def create_engine(url: str, **kwargs) -> Engine:
 
 
 WRITE_OPTION = "catalog_tracker_writes"
+SQLITE_CACHE_KIB = int(os.environ.get("TRACKER_SQLITE_CACHE_KIB", "262144"))  # per connection, allocated as used
 
 
 def _use_wal(dbapi_connection) -> None:

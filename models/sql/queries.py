@@ -235,7 +235,7 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
     plus two indexed reads that depend on ``now``: the open obligations already past their deadline that no
     tick has marked overdue yet (``ix_obligations_due_end``: as many as the tick has not reached), and the
     open ones due within DUE_SOON_WORKING_DAYS working days (``ix_obligations_department_status_due``: as
-    many as fall due in the next days)."""
+    many as fall due in the next days: a count below the first due date that is not "soon")."""
     department = registry.get(code)
     if department is None:
         return None
@@ -255,12 +255,14 @@ def department_summary(session, registry: DepartmentRegistry, code: str, now: da
     counts[OVERDUE] += not_yet_marked
     soon = [c.department == code, c.status == OPEN, c.due_end > now]
     horizon = _due_soon_horizon(cal, now)
-    if horizon is not None:
-        soon.append(c.due_date < horizon)
-    for due_date, in session.execute(sa.select(c.due_date).where(*soon)):
-        left = _working_days_left(cal, now, due_date)
-        if left is not None and left <= DUE_SOON_WORKING_DAYS:
-            counts["due_soon"] += 1
+    if horizon is not None:  # working days left grow with the due date: due before the horizon <=> due soon
+        counts["due_soon"] = session.execute(sa.select(sa.func.count()).select_from(t.obligations)
+                                             .where(*soon, c.due_date < horizon)).scalar_one()
+    else:  # near the end of the calendar's range: ask it about each one
+        for due_date, in session.execute(sa.select(c.due_date).where(*soon)):
+            left = _working_days_left(cal, now, due_date)
+            if left is not None and left <= DUE_SOON_WORKING_DAYS:
+                counts["due_soon"] += 1
     vc = t.violation_counts.c
     by_rule = {rule: int(n) for rule, n in session.execute(
         sa.select(vc.rule, sa.func.sum(vc.n)).where(vc.department == code).group_by(vc.rule).order_by(vc.rule))

@@ -165,7 +165,11 @@ def test_the_counts_equal_those_rebuilt_from_the_stored_rows(world):
         assert stored_counts(conn) == computed
 
 
-@pytest.mark.parametrize("now", [shanghai(2025, 6, 20, 8), shanghai(2025, 12, 31, 10), shanghai(2026, 2, 1)])
+DUE_SOON_OF_LATE_ONES = shanghai(2026, 1, 16, 9)  # evt-late-1 (2025-12-29) is due 2026-01-20: two working days
+
+
+@pytest.mark.parametrize("now", [shanghai(2025, 6, 20, 8), shanghai(2025, 12, 31, 10), DUE_SOON_OF_LATE_ONES,
+                                 shanghai(2026, 2, 1)])
 def test_summary_and_evaluation_equal_those_counted_row_by_row(world, now):
     engine, tracker, clock, feed = world
     scenario(engine, tracker, clock, feed)
@@ -174,10 +178,13 @@ def test_summary_and_evaluation_equal_those_counted_row_by_row(world, now):
         for year in (2025, 2026):
             assert queries.evaluation(session, registry, year, now) == evaluation_row_by_row(session, registry,
                                                                                              year, now)
+        due_soon = 0
         for code in DEPARTMENTS:
             summary = queries.department_summary(session, registry, code, now, calendar=CALENDAR)
             figures, by_rule = summary_row_by_row(session, code, now)
             assert (summary["counts"], summary["violations_by_rule"]) == (figures, by_rule)
+            due_soon += figures["due_soon"]
+    assert (due_soon > 0) == (now == DUE_SOON_OF_LATE_ONES)
 
 
 def test_keyset_and_offset_pages_walk_the_same_list_with_exact_totals(world):
