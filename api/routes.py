@@ -16,10 +16,13 @@ from calendars import CalendarError
 from models import wording
 from models.obligations import STATUSES as OBLIGATION_STATUSES
 from models.policy import CONTENT_RULES, OVERDUE
+from models.rescheduling import job_state
 from models.sql import queries
+from models.sql.paging import BadCursor
+from models.sql.reschedule import read_reschedule_job
 
 VIOLATION_RULES = (OVERDUE, *CONTENT_RULES)
-PAGE_PARAMETERS = params.PAGE_PARAMETERS
+PAGE_PARAMETERS = params.KEYSET_PAGE_PARAMETERS
 
 
 def setup(app: web.Application) -> None:
@@ -31,6 +34,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/unassessed", list_unassessed)
     app.router.add_get("/api/evaluation/{year}", evaluation)
     app.router.add_post("/api/calendar/reload", reload_calendar)
+    app.router.add_get("/api/calendar/reschedule", reschedule_state)
     app.router.add_get("/api/wording", dashboard_wording)  # open: api.security.PUBLIC_API_PATHS
 
 
@@ -38,6 +42,14 @@ async def dashboard_wording(request: web.Request) -> web.Response:
     """The dashboard's words (``models.wording``): open like the page itself, which needs them for its token form."""
     params.only(request)
     return json_response(wording.dashboard_tables())
+
+
+async def read_page(context, query, *args, **kwargs):
+    """``context.read`` of a list query that takes ``after``: a cursor it does not know is a 400 on ``after``."""
+    try:
+        return await context.read(query, *args, **kwargs)
+    except BadCursor as exc:
+        raise ApiError(400, str(exc), parameter="after") from None
 
 
 def _department_param(request: web.Request, name: str = "department") -> str | None:
@@ -55,9 +67,9 @@ async def list_obligations(request: web.Request) -> web.Response:
     due_to = params.iso_date(request, "due_to")
     if due_from and due_to and due_from > due_to:
         raise ApiError(400, f"due_from ({due_from}) is after due_to ({due_to})", parameter="due_from")
-    page = params.page(request)
+    page = params.keyset_page(request)
     context = context_of(request)
-    result = await context.read(queries.list_obligations, department=department, status=status, due_from=due_from,
+    result = await read_page(context, queries.list_obligations, department=department, status=status, due_from=due_from,
                                 due_to=due_to, now=context.clock.now(), calendar=context.calendar,
                                 registry=context.registry, **page)
     return json_response(result)
@@ -94,17 +106,17 @@ async def list_violations(request: web.Request) -> web.Response:
     params.only(request, "department", "rule", *PAGE_PARAMETERS)
     department = _department_param(request)
     rule = params.choice(request, "rule", VIOLATION_RULES)
-    page = params.page(request)
+    page = params.keyset_page(request)
     context = context_of(request)
-    result = await context.read(queries.list_violations, department=department, rule=rule,
+    result = await read_page(context, queries.list_violations, department=department, rule=rule,
                                 registry=context.registry, **page)
     return json_response(result)
 
 
 async def list_unassessed(request: web.Request) -> web.Response:
     params.only(request, *PAGE_PARAMETERS)
-    page = params.page(request)
-    return json_response(await context_of(request).read(queries.list_unassessed, **page))
+    page = params.keyset_page(request)
+    return json_response(await read_page(context_of(request), queries.list_unassessed, **page))
 
 
 async def evaluation(request: web.Request) -> web.Response:
@@ -123,12 +135,20 @@ async def reload_calendar(request: web.Request) -> web.Response:
 
     def reload() -> dict:
         before, after = context.calendar.reload()
-        changed = context.tracker.reschedule_for_calendar(before, after)
+        result = context.tracker.reschedule_for_calendar(before, after)
         was, now = set(before.provisional_years), set(after.provisional_years)
-        return {"reloaded": True, "rescheduled": changed,
+        return {"reloaded": True, "rescheduled": result.moved, "examined": result.examined,
+                "changed_days": result.changed_days, "job": result.job_id,
                 "years_now_official": sorted(was - now), "years_now_provisional": sorted(now - was)}
 
     try:
         return json_response(await asyncio.to_thread(reload))
     except CalendarError as exc:  # a bad notice file: the old calendar stays in force
         raise ApiError(422, f"the calendar files could not be loaded; nothing changed: {exc}") from None
+
+
+async def reschedule_state(request: web.Request) -> web.Response:
+    """The newest reschedule job (running or finished): how far it got."""
+    params.only(request)
+    job = await context_of(request).read(read_reschedule_job)
+    return json_response({"job": job_state(job)})
