@@ -100,7 +100,8 @@ def test_metrics_show_the_process_counters_and_the_sql_gauges_in_the_text_format
     assert pending > 0 and found[("catalog_tracker_outbox_pending", ())] == pending
     # Nothing relayed: the oldest row waits since the batch (the tracker's clock stands at NOW).
     assert found[("catalog_tracker_outbox_oldest_pending_age_seconds", ())] == 0
-    open_series = {labels: value for (name, labels), value in found.items() if name == "catalog_tracker_open_obligations"}
+    open_series = {labels: value for (name, labels), value in found.items()
+                   if name == "catalog_tracker_open_obligations"}
     assert sum(v for labels, v in open_series.items() if ("status", "open") in labels) == by_status.get("open", 0)
     assert sum(open_series.values()) == by_status.get("open", 0) + by_status.get("overdue", 0)
     assert all(dict(labels)["kind"] == "catalog-update" for labels in open_series)
