@@ -18,10 +18,8 @@ import time
 from typing import Callable
 from urllib.parse import quote_plus
 
-import aiohttp
-
 from delivery.render import markdown
-from delivery.robots import RATE_LIMIT_WAIT, errcode_of, post_json
+from delivery.robots import HttpChannel, errcode_judge, post_json
 from models.delivery import Message, Outcome
 from models.departments import Robot
 
@@ -48,21 +46,10 @@ def body_of(message: Message) -> dict:
             "at": {"atMobiles": list(message.mentions), "isAtAll": False}}
 
 
-def judge(status: int, text: str) -> Outcome:
-    code, words = errcode_of(text)
-    if code == 0:
-        return Outcome.ok()
-    if code is None:
-        return Outcome.transient(f"DingTalk answered HTTP {status} without an errcode: {words}")
-    reason = f"DingTalk errcode {code}: {words}"
-    if code == RATE_LIMITED:
-        return Outcome.transient(reason, retry_after=RATE_LIMIT_WAIT)
-    if code == SYSTEM_BUSY:
-        return Outcome.transient(reason)
-    return Outcome.permanent_failure(reason)
+judge = errcode_judge("DingTalk", rate_limited=RATE_LIMITED, busy=SYSTEM_BUSY)
 
 
-class DingTalkChannel:
+class DingTalkChannel(HttpChannel):
     name = NAME
 
     def __init__(self, robots: Callable[[str], Robot | None], *, timeout: float = 20.0,
@@ -70,7 +57,6 @@ class DingTalkChannel:
         self.robots = robots
         self.timeout = timeout
         self.time_ms = time_ms  # DingTalk refuses a timestamp more than an hour from its own time: real time
-        self._session: aiohttp.ClientSession | None = None
 
     async def send(self, recipient: str, address: str | None, message: Message) -> Outcome:
         robot = self.robots(recipient.removeprefix("robot:"))
@@ -78,13 +64,3 @@ class DingTalkChannel:
             return Outcome.permanent_failure(f"no DingTalk robot configured for {recipient}")
         url = signed_url(robot.webhook, robot.secret, self.time_ms())
         return await post_json(self._session_(), url, body_of(message), self.timeout, judge)
-
-    def _session_(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

@@ -48,6 +48,41 @@ async def post_json(session: aiohttp.ClientSession, url: str, body: dict, timeou
     return judge(status, text)
 
 
+def errcode_judge(service: str, *, rate_limited: int, busy: int) -> Callable[[int, str], Outcome]:
+    """How a robot's answer is judged: errcode 0 delivered, the rate limit waits a minute, busy is tried again,
+    any other code is permanent; an answer without an errcode is transient (a proxy's page, say)."""
+    def judge(status: int, text: str) -> Outcome:
+        code, words = errcode_of(text)
+        if code == 0:
+            return Outcome.ok()
+        if code is None:
+            return Outcome.transient(f"{service} answered HTTP {status} without an errcode: {words}")
+        reason = f"{service} errcode {code}: {words}"
+        if code == rate_limited:
+            return Outcome.transient(reason, retry_after=RATE_LIMIT_WAIT)
+        if code == busy:
+            return Outcome.transient(reason)
+        return Outcome.permanent_failure(reason)
+
+    return judge
+
+
+class HttpChannel:
+    """One aiohttp session per channel, opened on first use and closed with the runner."""
+
+    _session: aiohttp.ClientSession | None = None
+
+    def _session_(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 def errcode_of(text: str) -> tuple[int | None, str]:
     try:
         body = json.loads(text)

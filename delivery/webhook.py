@@ -14,6 +14,7 @@ import hmac
 
 import aiohttp
 
+from delivery.robots import HttpChannel
 from models import cloudevents as ce
 from models.delivery import Message, Outcome
 
@@ -25,14 +26,13 @@ def signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel:
+class WebhookChannel(HttpChannel):
     name = NAME
 
     def __init__(self, url: str, secret: str | None = None, *, timeout: float = 20.0):
         self.url = url
         self.secret = secret or None
         self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
 
     async def send(self, recipient: str, address: str | None, message: Message) -> Outcome:
         if message.cloudevent is None:
@@ -53,13 +53,3 @@ class WebhookChannel:
         if status >= 500 or status in (408, 429):
             return Outcome.transient(f"webhook HTTP {status}: {text}")
         return Outcome.permanent_failure(f"webhook HTTP {status}: {text}")
-
-    def _session_(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-import aiohttp
-
 from delivery.render import markdown
-from delivery.robots import RATE_LIMIT_WAIT, errcode_of, post_json
+from delivery.robots import HttpChannel, errcode_judge, post_json
 from models.delivery import Message, Outcome
 from models.departments import Robot
 
@@ -27,40 +25,18 @@ def body_of(message: Message) -> dict:
             "markdown": {"content": markdown(message), "mentioned_mobile_list": list(message.mentions)}}
 
 
-def judge(status: int, text: str) -> Outcome:
-    code, words = errcode_of(text)
-    if code == 0:
-        return Outcome.ok()
-    if code is None:
-        return Outcome.transient(f"WeCom answered HTTP {status} without an errcode: {words}")
-    reason = f"WeCom errcode {code}: {words}"
-    if code == RATE_LIMITED:
-        return Outcome.transient(reason, retry_after=RATE_LIMIT_WAIT)
-    if code == SYSTEM_BUSY:
-        return Outcome.transient(reason)
-    return Outcome.permanent_failure(reason)
+judge = errcode_judge("WeCom", rate_limited=RATE_LIMITED, busy=SYSTEM_BUSY)
 
 
-class WeComChannel:
+class WeComChannel(HttpChannel):
     name = NAME
 
     def __init__(self, robots: Callable[[str], Robot | None], *, timeout: float = 20.0):
         self.robots = robots
         self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
 
     async def send(self, recipient: str, address: str | None, message: Message) -> Outcome:
         robot = self.robots(recipient.removeprefix("robot:"))
         if robot is None:
             return Outcome.permanent_failure(f"no WeCom robot configured for {recipient}")
         return await post_json(self._session_(), robot.webhook, body_of(message), self.timeout, judge)
-
-    def _session_(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

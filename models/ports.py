@@ -456,3 +456,53 @@ class ChannelPort(Protocol):
     async def send(self, recipient: str, address: str | None, message: Any) -> Any:
         """Send one ``models.delivery.Message`` to a recipient (a robot's name, an email address);
         returns a ``models.delivery.Outcome`` (delivered, transient failure, permanent failure)."""
+
+
+class MetricsPort(Protocol):
+    """What the running parts count (``streams.instruments.PrometheusInstruments``; ``NO_METRICS`` counts nothing).
+
+    Called by the adapters (ingest, relay, the lease holder's tick, the delivery runner), never by the domain.
+    """
+
+    def consumed(self, topic: str, outcome: str, count: int = 1) -> None:
+        """Input messages of ``topic`` settled with ``outcome`` (accepted, duplicate, dead-lettered, unassessed)."""
+
+    def batch_applied(self, seconds: float) -> None:
+        """One input batch applied (all its messages recorded) in ``seconds``."""
+
+    def relay_sent(self, topic: str, count: int) -> None:
+        """Outbox rows acknowledged by the broker on ``topic`` (a logical output topic name)."""
+
+    def relay_failed(self) -> None:
+        """A send whose outcome is unknown (the relay reads the broker before sending again)."""
+
+    def tick_done(self, seconds: float, found: dict[str, int]) -> None:
+        """One tick of the lease holder: how long it took and what it found (reminders, violations, …)."""
+
+    def delivered(self, channel: str, outcome: str, count: int = 1) -> None:
+        """Deliveries to people settled by ``channel`` with ``outcome`` (sent, retried, failed, skipped)."""
+
+
+class NoMetrics:
+    """The ``MetricsPort`` that counts nothing (unit tests, tools that run no server)."""
+
+    def consumed(self, topic: str, outcome: str, count: int = 1) -> None:
+        pass
+
+    def batch_applied(self, seconds: float) -> None:
+        pass
+
+    def relay_sent(self, topic: str, count: int) -> None:
+        pass
+
+    def relay_failed(self) -> None:
+        pass
+
+    def tick_done(self, seconds: float, found: dict[str, int]) -> None:
+        pass
+
+    def delivered(self, channel: str, outcome: str, count: int = 1) -> None:
+        pass
+
+
+NO_METRICS = NoMetrics()

@@ -77,6 +77,7 @@ class BatchResult:
     attempts: int = 1
     held: int = 0  # data activities waiting for their resource to enter the register
     dead_letters: list[DeadLettered] = field(default_factory=list)  # for the adapter's log
+    duplicate_origins: list[Origin] = field(default_factory=list)  # where the duplicates were read (metrics)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class Tracker(CatalogTracking, Rescheduling):
                     self._apply_accepted(uow, item, now, result)
                 else:
                     result.duplicates += 1
+                    result.duplicate_origins.append(item.origin)
             return result
 
         return self._in_transaction("batch", work)
