@@ -188,3 +188,45 @@ def test_a_new_notice_file_is_picked_up_by_the_running_worker(bootstrap_servers,
         assert rescheduled[0]["data"]["previous_provisional"] is True
     finally:
         pipeline.close()
+
+
+def test_a_worker_started_after_its_notice_file_changed_reschedules_by_itself(bootstrap_servers, topic_prefix,
+                                                                               sqlite_url, tmp_path):
+    """2026's notice is added while no worker runs (a deploy with the new file): the next worker compares the
+    calendar with the one the obligations were scheduled against (stored) and reschedules once."""
+    import shutil
+    from datetime import datetime
+
+    from config.settings import CONFIG_DIR
+    from models.clock import SHANGHAI
+    from models.sql import tables as t
+    from tests.e2e.test_pipeline import REG, regulation
+
+    calendar_dir = tmp_path / "calendars"
+    shutil.copytree(CONFIG_DIR / "calendars", calendar_dir)
+    notice = (calendar_dir / "2026.yaml").read_text(encoding="utf-8")
+    (calendar_dir / "2026.yaml").unlink()
+    pipeline = Pipeline(bootstrap_servers, topic_prefix, sqlite_url, tmp_path, TRACKER_CALENDAR_DIR=str(calendar_dir))
+    jobs = t.reschedule_jobs.c
+    try:
+        pipeline.clock.set(datetime(2026, 9, 21, 10, 0, tzinfo=SHANGHAI))
+        first = pipeline.start_worker(api=False)
+        pipeline.publisher.send_event(REG, regulation("R9", "2026-09-18", "jyj"), key="jyj")
+        opened = pipeline.wait_for(lambda o: o.events("catalog.obligations"), what="the provisional obligation")[0]
+        assert opened["data"]["provisional"] is True
+        wait_until(lambda: pipeline.sql(sa.select(jobs.id).where(jobs.state == "done")), 30,
+                   what="the first worker recording the calendar the obligations agree with")
+        assert first.stop() == 0
+
+        (calendar_dir / "2026.yaml").write_text(notice, encoding="utf-8")
+        pipeline.start_worker(api=False)
+        pipeline.wait_for(lambda o: any(e["type"].endswith(".rescheduled") for e in o.events("catalog.obligations")),
+                          what="the rescheduled obligation")
+        pipeline.output.settle(10)
+        rescheduled = [e for e in pipeline.output.events("catalog.obligations") if e["type"].endswith(".rescheduled")]
+        assert len(rescheduled) == 1
+        assert (rescheduled[0]["data"]["previous_provisional"], rescheduled[0]["data"]["provisional"]) == (True, False)
+        latest = pipeline.sql(sa.select(jobs.state, jobs.examined, jobs.moved).order_by(jobs.id.desc()).limit(1))
+        assert [tuple(row) for row in latest] == [("done", 1, 1)]
+    finally:
+        pipeline.close()
