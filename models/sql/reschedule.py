@@ -33,9 +33,6 @@ _PAGE_IDS = (sa.select(_C.obligation_id)
 _PAGE = (sa.select(t.obligations).where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.status == OPEN)
          .order_by(_O.id))
 _PAGE_LOCKED = _PAGE.with_for_update()
-_DEADLINE_VALUES = (sa.column("b_id", sa.String()), sa.column("b_version", sa.Integer()),
-                    sa.column("n_due_date", sa.Date()), sa.column("n_due_end", t.UTCDateTime()),
-                    sa.column("n_provisional", sa.Boolean()), sa.column("n_next", t.UTCDateTime()))
 _UPDATE_DEADLINE = (sa.update(t.obligations)
                     .where(_O.id == sa.bindparam("b_id"), _O.version == sa.bindparam("b_version"))
                     .values(due_date=sa.bindparam("n_due_date"), due_end=sa.bindparam("n_due_end"),
@@ -43,13 +40,14 @@ _UPDATE_DEADLINE = (sa.update(t.obligations)
                             version=_O.version + 1))
 
 
-def _update_from_values(rows: list[dict]) -> sa.Update:
-    values = sa.values(*_DEADLINE_VALUES, name="moved").data(
-        [tuple(row[c.name] for c in _DEADLINE_VALUES) for row in rows])
-    return (sa.update(t.obligations).where(_O.id == values.c.b_id, _O.version == values.c.b_version)
-            .values(due_date=values.c.n_due_date, due_end=values.c.n_due_end, provisional=values.c.n_provisional,
-                    next_reminder_at=sa.cast(values.c.n_next, t.UTCDateTime()), version=_O.version + 1)
-            .returning(_O.id))
+# PostgreSQL: the page as arrays, one statement compiled once (a VALUES list is compiled anew for every page).
+_UPDATE_FROM_ARRAYS = sa.text(
+    "UPDATE obligations SET due_date = moved.due_date, due_end = moved.due_end, provisional = moved.provisional, "
+    "next_reminder_at = moved.next_reminder_at, version = obligations.version + 1 "
+    "FROM unnest(CAST(:b_id AS text[]), CAST(:b_version AS integer[]), CAST(:n_due_date AS date[]), "
+    "CAST(:n_due_end AS timestamptz[]), CAST(:n_provisional AS boolean[]), CAST(:n_next AS timestamptz[])) "
+    "AS moved(id, version, due_date, due_end, provisional, next_reminder_at) "
+    "WHERE obligations.id = moved.id AND obligations.version = moved.version RETURNING obligations.id")
 _DROP = sa.delete(t.reschedule_candidates).where(_C.job_id == sa.bindparam("job"))
 
 
@@ -122,7 +120,7 @@ class SqlRescheduleStore:
         """The deadline fields (due date and end, provisional flag, next reminder) and the version, version-checked.
 
         SQLite: one executemany, whose row count SQLite reports. PostgreSQL (psycopg2's batches report no row
-        count): one ``UPDATE ... FROM (VALUES ...) RETURNING id``, which names the rows it wrote.
+        count): one ``UPDATE ... FROM unnest(arrays) RETURNING id``, which names the rows it wrote.
         """
         if not obligations:
             return
@@ -130,7 +128,8 @@ class SqlRescheduleStore:
         rows = [{"b_id": o.id, "b_version": o.version, "n_due_date": o.due_date, "n_due_end": o.due_end,
                  "n_provisional": o.provisional, "n_next": o.next_reminder_at} for o in obligations]
         if self.conn.dialect.name == "postgresql":
-            written = len(self.conn.execute(_update_from_values(rows)).all())
+            columns = {name: [row[name] for row in rows] for name in rows[0]}
+            written = len(self.conn.execute(_UPDATE_FROM_ARRAYS, columns).all())
         else:
             written = self.conn.execute(_UPDATE_DEADLINE, rows).rowcount
         if written != len(rows):

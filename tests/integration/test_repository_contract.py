@@ -633,13 +633,15 @@ class RepositoryContract:
             page, _ = repo.reschedule_candidates(job.id, None, 10)
             for ob in page:
                 ob.due_date, ob.due_end, ob.provisional = date(2026, 3, 24), shanghai(2026, 3, 25), True
+                ob.next_reminder_at = None  # every stage sent: a column of nulls only
             repo.save_rescheduled(page)
             return page
 
         page = self.committed(move)
         assert [o.version for o in page] == [1, 1]
         stored = self.read(lambda repo: repo.open_obligations())
-        assert [(o.due_date, o.provisional, o.version) for o in stored] == [(date(2026, 3, 24), True, 1)] * 2
+        assert [(o.due_date, o.due_end, o.provisional, o.next_reminder_at, o.version) for o in stored] == [
+            (date(2026, 3, 24), shanghai(2026, 3, 25), True, None, 1)] * 2
         with pytest.raises(ConcurrentUpdate):
             self.committed(lambda repo: repo.save_rescheduled([obligation("ob-1")]))  # read at version 0
 
