@@ -3,9 +3,10 @@
 1. Builds the state through the real ingest path in-process: ``Tracker.apply_batch`` (what the worker's
    ``BatchApplier`` calls for each batch it reads) with ``gov.catalog.regulation.changed`` events made as the
    tests make them (``tests.fakes``), one department each, round-robin over the registry's departments.
-   First a history (--history events, default 5 % of N) whose deadlines have passed: ticks mark them overdue
-   (one violation each); then N events whose obligations stay open at the benchmark's clock. Prints the
-   ingest rate (events/s inside ``apply_batch``) over the first and the last 100,000 events.
+   First a history (--history events, default 5 % of N) whose deadlines have passed: overdue on arrival (one
+   violation each); then N events whose obligations stay open at the benchmark's clock. Prints the ingest
+   rate of the open ones (events/s inside ``apply_batch``, wall clock and CPU) over their first and last
+   100,000 events.
 2. Serves the HTTP API in-process (aiohttp on a free loopback port) and times each read (median of 5 after
    one warm-up), through HTTP with one keep-alive connection.
 3. ``Tracker.reschedule_for_calendar`` with a no-op change (the same calendar before and after) and with a
@@ -222,9 +223,11 @@ def main() -> int:
           f"deadline, {len(codes)} departments, batches of {args.batch} events (Tracker.apply_batch in-process)")
 
     try:
-        ingest = Ingest(tracker, args.batch)
         started = time.perf_counter()
-        ingest.feed(events("hist", history, HISTORY_FROM, HISTORY_DAYS, codes))
+        # The history's events are overdue on arrival (a violation each): a heavier kind of event, so the rate
+        # is measured over the open ones only (``ingest``), first and last window of the same kind of work.
+        Ingest(tracker, args.batch).feed(events("hist", history, HISTORY_FROM, HISTORY_DAYS, codes))
+        ingest = Ingest(tracker, args.batch)
         ticks = 0
         while True:  # the leader's tick marks the history overdue, tick_limit at a time
             ticks += 1
@@ -242,9 +245,9 @@ def main() -> int:
         print(f"built in {built:.0f} s ({ticks} ticks): obligations {by_status}, violations {violations:,}")
         events_first, rate_first, cpu_first = ingest.rate(first=True)
         events_last, rate_last, cpu_last = ingest.rate(first=False)
-        print(f"ingest rate, first {events_first:,} events: {rate_first:,.0f} events/s "
+        print(f"ingest rate of the open ones, first {events_first:,} events: {rate_first:,.0f} events/s "
               f"({cpu_first:,.0f} events per CPU second)")
-        print(f"ingest rate, last {events_last:,} events: {rate_last:,.0f} events/s "
+        print(f"ingest rate of the open ones, last {events_last:,} events: {rate_last:,.0f} events/s "
               f"({cpu_last:,.0f} events per CPU second; {rate_last / rate_first:.2f}x / {cpu_last / cpu_first:.2f}x "
               f"the first)")
 

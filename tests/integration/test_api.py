@@ -86,6 +86,22 @@ def test_obligations_filters_and_times_in_shanghai(api_context):
                 assert value.endswith("+08:00"), (name, value)
 
 
+def test_pages_follow_next_with_after_to_the_end(api_context):
+    whole = call(api_context, "GET", "/api/obligations")[1]
+    assert whole["next"] is None and whole["total"] == 3
+    walked, after = [], ""
+    while True:
+        status, page = call(api_context, "GET", f"/api/obligations?limit=2{after}")
+        assert status == 200 and page["total"] == 3 and page["limit"] == 2
+        walked += [o["id"] for o in page["obligations"]]
+        if page["next"] is None:
+            break
+        after = f"&after={page['next']}"
+    assert walked == [o["id"] for o in whole["obligations"]]
+    status, page = call(api_context, "GET", f"/api/violations?limit=1{after}")
+    assert status == 400 and page["parameter"] == "after"  # an obligations cursor means nothing to violations
+
+
 def test_one_obligation_with_explanation_and_history_or_404(api_context):
     listed = call(api_context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
     status, body = call(api_context, "GET", f"/api/obligations/{listed['id']}")
@@ -105,6 +121,8 @@ def test_one_obligation_with_explanation_and_history_or_404(api_context):
     ("limit=abc", "limit"),
     ("offset=-1", "offset"),
     ("department=nobody", "department"),
+    ("after=not%20base64", "after"),
+    ("after=WyJub3BlIl0", "after"),  # base64 of ["nope"]: not a (due_date, id) of this list
 ])
 def test_bad_query_parameters_are_400_with_the_reason(api_context, query, parameter):
     status, body = call(api_context, "GET", f"/api/obligations?{query}")
