@@ -290,15 +290,16 @@ def main() -> int:
             calendar = tracker.calendar
             before_rss = rss_mb()
             started = time.perf_counter()
-            moved = tracker.reschedule_for_calendar(calendar, calendar)
-            print(f"reschedule_for_calendar, no change: {time.perf_counter() - started:.2f} s, moved {moved:,}, "
+            result = tracker.reschedule_for_calendar(calendar, calendar)
+            print(f"reschedule_for_calendar, no change: {time.perf_counter() - started:.2f} s, "
+                  f"examined {result.examined:,}, moved {result.moved:,}, "
                   f"peak RSS {before_rss:.0f} MB -> {rss_mb():.0f} MB")
             after, day, share = changed_calendar(workdir / "calendars", engine)
             before_rss = rss_mb()
             started = time.perf_counter()
-            moved = tracker.reschedule_for_calendar(calendar, after)
+            result = tracker.reschedule_for_calendar(calendar, after)
             print(f"reschedule_for_calendar, {day} made a rest day (in {share:.0%} of open windows): "
-                  f"{time.perf_counter() - started:.2f} s, moved {moved:,}, "
+                  f"{time.perf_counter() - started:.2f} s, examined {result.examined:,}, moved {result.moved:,}, "
                   f"peak RSS {before_rss:.0f} MB -> {rss_mb():.0f} MB")
     finally:
         engine.dispose()
