@@ -51,6 +51,8 @@ class _Fields:
         value = self._get(field, required)
         if value is None:
             return None
+        if type(value) is str and len(value) <= max_len and value.strip():  # valid: no name to build
+            return value
         return check_string(value, self.name(field), max_len)
 
     def enum(self, field: str, allowed: Sequence[str], *, required: bool = True) -> str | None:
@@ -108,6 +110,8 @@ class _Fields:
             raise InvalidEvent(f"{self.name(field)} must list at least one entry")
         if len(value) > max_items:
             raise InvalidEvent(f"oversized value: {self.name(field)} has {len(value)} entries, at most {max_items} allowed")
+        if all(type(item) is str and len(item) <= max_len and item.strip() for item in value):
+            return tuple(value)  # all valid: no names to build
         return tuple(check_string(item, f"{self.name(field)}[{i}]", max_len) for i, item in enumerate(value))
 
     def record_list(self, field: str, record: Record, *, required: bool, max_items: int) -> tuple | None:
