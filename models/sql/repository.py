@@ -26,6 +26,7 @@ from models.sql.engine import (
     insert_ignoring_duplicates,
     insert_many_ignoring_duplicates,
     insert_returning_new_keys,
+    insert_rows,
     lock_for_transaction,
     write_connection,
 )
@@ -78,7 +79,6 @@ _SELECT_PENDING = sa.select(t.pending_resolutions).where(_PENDING_CONDITION).ord
                                                                                       _P.update_event_id)
 _DELETE_PENDING = sa.delete(t.pending_resolutions).where(_PENDING_CONDITION)
 _ANY_PENDING = sa.select(sa.literal(1)).select_from(t.pending_resolutions).limit(1)
-_INSERT_HISTORY = sa.insert(t.obligation_history)
 _R = t.catalog_resources.c
 _H = t.held_events.c
 _SELECT_ENTRIES = sa.select(t.catalog_resources).where(_R.department == sa.bindparam("department"))
@@ -142,7 +142,7 @@ class SqlRepository(AbstractRepository):
         self._flush_obligations()
         self._flush_entries()
         if self._history:
-            self.conn.execute(_INSERT_HISTORY, self._history)
+            insert_rows(self.conn, t.obligation_history, self._history)
             self._history = []
         if self._catalog_history:
             self.conn.execute(_INSERT_CATALOG_HISTORY, self._catalog_history)
