@@ -275,11 +275,21 @@ def json_kind(value: Any) -> str:
 
 # ------------------------------------------------------------------ encoding
 
+_STAMPS: dict[datetime, str] = {}  # instant -> its text: a batch's events share "now" and a few deadlines
+
+
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in Asia/Shanghai (+08:00), the zone every reader of this system works in."""
+    text = _STAMPS.get(value)  # aware datetimes are equal when they are the same instant: the same text
+    if text is not None:
+        return text
     if value.tzinfo is None:
         raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
-    return value.astimezone(SHANGHAI).isoformat()
+    text = value.astimezone(SHANGHAI).isoformat()
+    if len(_STAMPS) >= 4096:
+        _STAMPS.clear()
+    _STAMPS[value] = text
+    return text
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

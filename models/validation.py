@@ -26,6 +26,7 @@ from models.events import (DEFAULT_MAX_BYTES, INPUT_TYPES, MAX_CODE, MAX_ID, MAX
 
 _DATE_RE = re.compile(contract.DATE_PATTERN)
 _TIMESTAMP_RE = re.compile(contract.TIMESTAMP_PATTERN)
+_EXTRA_DIGITS = re.compile(r"\.(\d{6})\d+")
 
 
 class _Fields:
@@ -150,7 +151,8 @@ def parse_timestamp(value: Any, name: str) -> datetime:
     if not isinstance(value, str) or not _TIMESTAMP_RE.match(value):
         raise InvalidEvent(f"{name} must be an RFC 3339 timestamp like 2026-03-02T10:00:00+08:00, got {value!r}")
     text = value.replace("z", "Z").replace("Z", "+00:00")
-    text = re.sub(r"\.(\d{6})\d+", r".\1", text)  # Python keeps microseconds only
+    if "." in text:
+        text = _EXTRA_DIGITS.sub(r".\1", text)  # Python keeps microseconds only
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

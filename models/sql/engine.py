@@ -165,7 +165,8 @@ def insert_many_ignoring_duplicates(conn: Connection, table: sa.Table, rows: lis
     insert_rows(conn, table, rows, ignore_duplicates=True)
 
 
-ROWS_PER_STATEMENT = 500  # PostgreSQL: rows per multi-row INSERT
+ROWS_PER_STATEMENT = 500  # rows per multi-row INSERT (PostgreSQL; both backends when keys are returned)
+MAX_PARAMETERS = 30_000  # bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, ignore_duplicates: bool = False) -> None:
@@ -185,20 +186,21 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, ignore_d
         conn.execute(_insert_ignore_statement(conn.dialect.name, table) if ignore_duplicates else table.insert(),
                      rows)
         return
-    if plan.multirow_sql is None:
+    if conn.dialect.name == "sqlite":  # one prepared statement: SQLite runs it per row at no parsing cost
         conn.exec_driver_sql(plan.sql, [tuple(row) for row in values])
         return
-    for start in range(0, len(values), ROWS_PER_STATEMENT):
-        page = values[start:start + ROWS_PER_STATEMENT]
+    for start in range(0, len(values), plan.page_rows):
+        page = values[start:start + plan.page_rows]
         conn.exec_driver_sql(plan.multirow_sql(len(page)), tuple(value for row in page for value in row))
 
 
 class _InsertPlan:
-    def __init__(self, keys: tuple[str, ...], processors: list, sql: str, multirow_sql):
+    def __init__(self, keys: tuple[str, ...], processors: list, sql: str, multirow_sql, page_rows: int):
         self.keys = keys
         self.processors = processors  # (index, processor) of the columns that convert their values
-        self.sql = sql
-        self.multirow_sql = multirow_sql  # rows -> statement, or None: executemany of ``sql``
+        self.sql = sql  # one row
+        self.multirow_sql = multirow_sql  # count -> the statement of that many rows
+        self.page_rows = page_rows  # rows per multi-row statement
 
 
 def _bound_values(plan: _InsertPlan, rows: list[dict]) -> list | None:
@@ -232,23 +234,38 @@ def _insert_plan(dialect, table: sa.Table, keys: tuple[str, ...], ignore_duplica
             f"VALUES ")
     tail = " ON CONFLICT DO NOTHING" if ignore_duplicates else ""
     one_row = f"({', '.join([placeholder] * len(columns))})"
-    if dialect.name == "sqlite":
-        return _InsertPlan(keys, processors, head + one_row + tail, None)
 
     @lru_cache(maxsize=8)
     def multirow_sql(count: int) -> str:
         return head + ", ".join([one_row] * count) + tail
 
-    return _InsertPlan(keys, processors, head + one_row + tail, multirow_sql)
+    page_rows = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // len(columns)))
+    return _InsertPlan(keys, processors, head + one_row + tail, multirow_sql, page_rows)
 
 
 def insert_returning_new_keys(conn: Connection, table: sa.Table, rows: list[dict]) -> set[tuple]:
-    """Insert rows (an executemany SQLAlchemy batches into multi-row VALUES), skipping existing keys;
-    the primary keys that were inserted."""
+    """Insert rows (multi-row VALUES), skipping existing keys; the primary keys that were inserted.
+
+    Text keys go the way of ``insert_rows`` (values bound once per column, one statement per page, ``RETURNING``
+    the keys); other tables through SQLAlchemy's executemany.
+    """
     if not rows:
         return set()
-    statement = _insert_ignore_returning_keys(conn.dialect.name, table)
-    return {tuple(row) for row in conn.execute(statement, rows)}
+    plan = _insert_plan(conn.dialect, table, tuple(rows[0]), True)
+    key_columns = list(table.primary_key.columns)
+    values = (_bound_values(plan, rows)
+              if plan is not None and all(isinstance(c.type, sa.String) for c in key_columns) else None)
+    if values is None:
+        statement = _insert_ignore_returning_keys(conn.dialect.name, table)
+        return {tuple(row) for row in conn.execute(statement, rows)}
+    returning = " RETURNING " + ", ".join(conn.dialect.identifier_preparer.format_column(c) for c in key_columns)
+    new: set[tuple] = set()
+    page_rows = plan.page_rows
+    for start in range(0, len(values), page_rows):
+        page = values[start:start + page_rows]
+        new |= {tuple(row) for row in conn.exec_driver_sql(plan.multirow_sql(len(page)) + returning,
+                                                           tuple(value for row in page for value in row))}
+    return new
 
 
 @lru_cache(maxsize=64)

@@ -11,6 +11,7 @@ someone else changed the row first, so the whole transaction is retried.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -37,8 +38,11 @@ from models.sql.outbox import headers_to_json
 _OBLIGATION_FIELDS = [c.name for c in t.obligations.columns]
 
 
+_OBLIGATION_VALUES = operator.attrgetter(*_OBLIGATION_FIELDS)  # one C call for every column
+
+
 def obligation_to_row(ob: Obligation) -> dict[str, Any]:
-    row = {name: getattr(ob, name) for name in _OBLIGATION_FIELDS}
+    row = dict(zip(_OBLIGATION_FIELDS, _OBLIGATION_VALUES(ob)))
     row["overdue_citations"] = list(ob.overdue_citations)
     row["reminder_stages"] = list(ob.reminder_stages)
     row["stages_sent"] = list(ob.stages_sent)
