@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # api.exports first: its /api/evaluation/{year}.xlsx would otherwise be taken by api.routes' /api/evaluation/{year}.
 ROUTE_MODULES: tuple[str, ...] = ("api.exports", "api.routes", "api.catalog", "api.openapi", "api.dashboard",
-                                  "api.ics", "api.deliveries", "api.asyncapi")
+                                  "api.ics", "api.deliveries", "api.asyncapi", "api.probes", "api.metrics")
 
 
 @web.middleware

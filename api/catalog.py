@@ -16,7 +16,7 @@ from aiohttp import web
 from api import params
 from api.context import context_of
 from api.jsonio import ApiError, json_response
-from api.routes import PAGE_PARAMETERS, _department_param
+from api.routes import PAGE_PARAMETERS, _department_param, read_page
 from models.events import MAX_ID as MAX_RESOURCE_CODE  # the contract's limit for a resource code
 from models.sql import catalog_queries
 
@@ -60,7 +60,7 @@ async def resource_detail(request: web.Request) -> web.Response:
 async def list_unmatched(request: web.Request) -> web.Response:
     params.only(request, "department", *PAGE_PARAMETERS)
     department = _department_param(request)
-    page = params.page(request)
+    page = params.keyset_page(request)
     context = context_of(request)
-    return json_response(await context.read(catalog_queries.list_unmatched, context.clock.now(),
-                                            department=department, **page))
+    return json_response(await read_page(context, catalog_queries.list_unmatched, context.clock.now(),
+                                         department=department, **page))

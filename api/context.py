@@ -25,6 +25,8 @@ class ApiContext:
     public_url: str | None = None  # the dashboard's address as people reach it (links in the .ics feed)
     delivery: dict | None = None  # channels configured and departments without contacts (GET /api/delivery)
     security: Any = field(default_factory=lambda: _default_security())  # api.security.ApiSecurity
+    broker_servers: str | None = None  # the Kafka bootstrap servers, when the API runs inside a worker (/readyz)
+    metrics: Any = None  # the process's prometheus_client CollectorRegistry (streams.instruments), for /metrics
 
     async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking ``models.sql.queries`` function with a fresh session, off the event loop."""

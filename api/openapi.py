@@ -53,9 +53,12 @@ def _object(properties: dict, optional: Iterable[str] = ()) -> dict:
             "properties": properties}
 
 
-def _page_of(key: str, item: str) -> dict:
+def _page_of(key: str, item: str, keyset: bool = False) -> dict:
+    """A page: its items, ``total`` (exact, of the whole filtered list), ``limit``, ``offset``; with ``keyset``
+    also ``next``: the ``after`` value of the following page, null on the last page."""
+    cursor = {"next": _nullable({"type": "string", "maxLength": params.MAX_CURSOR})} if keyset else {}
     return _object({key: {"type": "array", "items": _ref(item)}, "total": INTEGER, "limit": INTEGER,
-                    "offset": INTEGER})
+                    "offset": INTEGER, **cursor})
 
 
 OBLIGATION = {
@@ -143,7 +146,7 @@ SCHEMAS = {
         "held": {"type": "array", "items": _ref("Held")}},
         optional=tuple(name for name in CATALOG_ENTRY if name not in ("department", "code", "status"))),
     "Held": HELD,
-    "UnmatchedPage": _page_of("unmatched", "Held"),
+    "UnmatchedPage": _page_of("unmatched", "Held", keyset=True),
     "Error": _object({"error": {"type": "string", "description": "what is wrong, for a person"},
                       "status": INTEGER, "parameter": {"type": "string", "description": "the parameter at fault"},
                       "allowed": {**STRINGS, "description": "the methods the path allows (405)"}},
@@ -163,9 +166,9 @@ SCHEMAS = {
     "Violation": _object(VIOLATION),
     "Unassessed": _object({"source": STRING, "event_id": STRING, "type": STRING, "start_day": DATE,
                            "departments": STRINGS, "reason": STRING, "recorded_at": INSTANT, "event": OBJECT}),
-    "ObligationPage": _page_of("obligations", "Obligation"),
-    "ViolationPage": _page_of("violations", "Violation"),
-    "UnassessedPage": _page_of("unassessed", "Unassessed"),
+    "ObligationPage": _page_of("obligations", "Obligation", keyset=True),
+    "ViolationPage": _page_of("violations", "Violation", keyset=True),
+    "UnassessedPage": _page_of("unassessed", "Unassessed", keyset=True),
     "Summary": _object({
         "department": _ref("Department"), "code": STRING, "name": STRING, **SUMMARY_FIGURES,
         "counts": _object(SUMMARY_FIGURES), "violations": INTEGER, "violations_by_rule": COUNTS,
@@ -184,12 +187,46 @@ SCHEMAS = {
                               "needed_zh": STRING, "needed_en": STRING}),
                               "description": "next year's holiday notice not loaded (from 1 November), else null"}),
                           "worker": {"type": "object", "description": "the worker's counters (when the API runs "
-                                                                      "inside a worker)"}},
-                         optional=("worker", "missing_notice"))},
+                                                                      "inside a worker)"},
+                          "causes": {**STRINGS, "description": "what holds the stream or the relay (degraded)"},
+                          "not_answering": {**STRINGS, "description": "the parts that did not answer within "
+                                                                      "their deadline (under a second)"}},
+                         optional=("worker", "missing_notice", "causes", "not_answering"))},
+    "Liveness": _object({"status": {"type": "string", "enum": ["alive"]}}),
+    "Readiness": _object({
+        "status": {"type": "string", "enum": ["ready", "not ready"]},
+        "failing": {"type": "array", "items": {"type": "string", "enum": ["database", "broker", "partitions", "tick"]},
+                    "description": "the parts that are not ready (empty when ready)"},
+        "checks": {"type": "object", "additionalProperties": STRING,
+                   "description": "each part checked: ok, or what is wrong (database, and inside a worker broker, "
+                                  "partitions and, on the lease holder, tick)"}}),
     "Reload": _object({"reloaded": BOOLEAN,
                        "rescheduled": {"type": "integer", "minimum": 0,
                                        "description": "how many open obligations' deadlines moved"},
+                       "examined": {"type": "integer", "minimum": 0,
+                                    "description": "how many open obligations were looked at (their counting "
+                                                   "interval contains a changed day)"},
+                       "changed_days": _nullable({"type": "integer", "minimum": 0,
+                                                  "description": "days whose working or provisional status "
+                                                                 "changed; null: unknown, every open obligation "
+                                                                 "was examined"}),
+                       "job": _nullable({"type": "integer", "description": "the reschedule job "
+                                                                            "(GET /api/calendar/reschedule); null "
+                                                                            "when nothing could have moved"}),
                        "years_now_official": INTEGERS, "years_now_provisional": INTEGERS}),
+    "RescheduleState": _object({"job": _nullable({**_object({
+        "id": INTEGER, "state": {"type": "string", "enum": ["running", "done", "superseded"]},
+        "fingerprint": {"type": "string", "description": "the calendar the job brings the obligations to"},
+        "changed_days": _nullable({"type": "integer", "minimum": 0}),
+        "changed": _nullable({"type": "array", "items": {"type": "array", "items": DATE, "minItems": 2,
+                                                         "maxItems": 2},
+                              "description": "runs [first, last] of changed days; null: unknown (every open "
+                                             "obligation examined)"}),
+        "candidates": {"type": "integer", "minimum": 0, "description": "open obligations queued to examine"},
+        "examined": {"type": "integer", "minimum": 0}, "moved": {"type": "integer", "minimum": 0},
+        "pages": {"type": "integer", "minimum": 0}, "started_at": INSTANT, "updated_at": INSTANT,
+        "finished_at": _nullable(INSTANT)}),
+        "description": "the newest job, null before the first"})}),
     "OpenApi": _object({"openapi": STRING, "info": OBJECT, "paths": OBJECT}),
     "AsyncApi": _object({"asyncapi": STRING, "info": OBJECT, "channels": OBJECT, "operations": OBJECT,
                          "components": OBJECT}),
@@ -226,6 +263,10 @@ PAGE = [_query("limit", "at most this many items (default 100)",
                {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": 100}),
         _query("offset", "skip this many items", {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET,
                                                  "default": 0})]
+KEYSET_PAGE = [*PAGE, _query("after", "start after the last item of an earlier page: give that page's `next` "
+                                      "(opaque; walks a whole list without offsets; offset then skips from there)",
+                             {"type": "string", "minLength": 1, "maxLength": params.MAX_CURSOR,
+                              "pattern": params.CURSOR_PATTERN})]
 
 
 def _json(description: str, schema: str) -> dict:
@@ -277,13 +318,30 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                                 "not loaded (from 1 November), else null", {
                 **_responses(health), "503": _json("degraded: a part did not answer (the body says which)",
                                                    "Health")}, operation_id="health"),
+            "/healthz": {"get": {
+                "summary": "liveness: the process answers HTTP (no dependency is asked); open, like the page",
+                "operationId": "liveness", "parameters": [], "security": [{}],
+                "responses": _responses(_json("alive", "Liveness"))}},
+            "/readyz": {"get": {
+                "summary": "readiness: the database answers, and inside a worker the broker accepts connections, "
+                           "input partitions are assigned and the lease holder's tick is not late by more than three "
+                           "intervals; each check answers within a second; open, like the page",
+                "operationId": "readiness", "parameters": [], "security": [{}],
+                "responses": {**_responses(_json("ready", "Readiness")),
+                              "503": _json("not ready: the failing parts are named", "Readiness")}}},
+            "/metrics": _get("Prometheus metrics in the text format (prometheus_client): events consumed by topic and "
+                             "outcome, batch apply and tick durations, consumer lag, outbox backlog, relay sends and "
+                             "failures, open obligations, deliveries, provisional calendar years; read rules as /api/",
+                             _responses({"description": "the Prometheus text exposition format",
+                                         "content": {"text/plain": {"schema": {"type": "string"}}}}),
+                             operation_id="metrics"),
             "/api/obligations": _get("obligations, filtered, in due-date order", _responses(
                 _json("a page of obligations", "ObligationPage")), [
                 _query("department", "department code (see /api/departments)", department),
                 _query("status", "the obligation's status", {"type": "string", "enum": list(STATUSES)}),
                 _query("due_from", "due date on or after (YYYY-MM-DD)", DATE),
                 _query("due_to", "due date on or before (YYYY-MM-DD); not before due_from", DATE),
-                *PAGE], "listObligations"),
+                *KEYSET_PAGE], "listObligations"),
             "/api/obligations/{id}": _get("one obligation with its deadline explanation and history", _responses(
                 _json("the obligation", "ObligationDetail"), 404), [
                 _path("id", "obligation id", {"type": "string", "minLength": 1, "maxLength": params.MAX_ID})],
@@ -311,15 +369,15 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
             "/api/unmatched": _get("data activities whose resource has not appeared in the register within the "
                                    "policy's wait (still judged if it appears later)", _responses(
                 _json("a page of unmatched activities", "UnmatchedPage")), [
-                _query("department", "department code (see /api/departments)", department), *PAGE],
+                _query("department", "department code (see /api/departments)", department), *KEYSET_PAGE],
                 "listUnmatched"),
             "/api/violations": _get("violations detected, newest first", _responses(
                 _json("a page of violations", "ViolationPage")), [
                 _query("department", "department code (see /api/departments)", department),
-                _query("rule", "the rule broken", {"type": "string", "enum": list(RULES)}), *PAGE],
+                _query("rule", "the rule broken", {"type": "string", "enum": list(RULES)}), *KEYSET_PAGE],
                 "listViolations"),
             "/api/unassessed": _get("events outside every policy in force (flagged, never judged)", _responses(
-                _json("a page of unassessed events", "UnassessedPage")), PAGE, "listUnassessed"),
+                _json("a page of unassessed events", "UnassessedPage")), KEYSET_PAGE, "listUnassessed"),
             "/api/evaluation/{year}": _get("the yearly evaluation of every department (第二十四条)", _responses(
                 _json("evaluation", "Evaluation")), [
                 _path("year", "calendar year", {"type": "integer", "minimum": params.YEARS[0],
@@ -329,6 +387,10 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                 "operationId": "reloadCalendar", "parameters": [],
                 "responses": _responses(_json("what changed", "Reload"), 422, 503, read=False),
                 "security": [{"apiToken": []}]}},
+            "/api/calendar/reschedule": _get(
+                "the newest reschedule job after a calendar change (running or finished): how many open obligations "
+                "it queued, examined and moved; null before the first", _responses(
+                    _json("the job", "RescheduleState")), operation_id="rescheduleState"),
             "/api/openapi.json": _get("this description", _responses(_json("OpenAPI 3", "OpenApi")),
                                       operation_id="openapi"),
             "/api/evaluation/{year}.xlsx": _get(

@@ -97,12 +97,26 @@ def integer(request: web.Request, name: str, default: int, minimum: int, maximum
 
 
 PAGE_PARAMETERS = ("limit", "offset")
+KEYSET_PAGE_PARAMETERS = (*PAGE_PARAMETERS, "after")  # the lists that give a ``next`` cursor in each page
+MAX_CURSOR = 512
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+_CURSOR = re.compile(CURSOR_PATTERN[1:-1])
 
 
 def page(request: web.Request) -> dict:
     """``limit`` (1..MAX_LIMIT, default 100) and ``offset`` (0..MAX_OFFSET, default 0) of a list route."""
     return {"limit": integer(request, "limit", 100, minimum=1, maximum=MAX_LIMIT),
             "offset": integer(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)}
+
+
+def keyset_page(request: web.Request) -> dict:
+    """``page`` plus ``after``: the ``next`` of an earlier page (URL-safe base64, at most MAX_CURSOR characters).
+
+    Whether it names a row of this list is for the query to say (``models.sql.paging.BadCursor``)."""
+    after = text(request, "after", MAX_CURSOR)
+    if after is not None and not _CURSOR.fullmatch(after):
+        raise ApiError(400, "query parameter after must be the next value of a page of this list", parameter="after")
+    return {**page(request), "after": after}
 
 
 def path_int(request: web.Request, name: str, minimum: int, maximum: int) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-import sqlalchemy as sa
 from aiohttp import web
 
 from api import params
@@ -17,14 +16,16 @@ from calendars import CalendarError
 from models import wording
 from models.obligations import STATUSES as OBLIGATION_STATUSES
 from models.policy import CONTENT_RULES, OVERDUE
+from models.rescheduling import job_state
 from models.sql import queries
+from models.sql.paging import BadCursor
+from models.sql.reschedule import read_reschedule_job
 
 VIOLATION_RULES = (OVERDUE, *CONTENT_RULES)
-PAGE_PARAMETERS = params.PAGE_PARAMETERS
+PAGE_PARAMETERS = params.KEYSET_PAGE_PARAMETERS
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/health", health)
     app.router.add_get("/api/obligations", list_obligations)
     app.router.add_get("/api/obligations/{id}", get_obligation)
     app.router.add_get("/api/departments", list_departments)
@@ -33,6 +34,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/unassessed", list_unassessed)
     app.router.add_get("/api/evaluation/{year}", evaluation)
     app.router.add_post("/api/calendar/reload", reload_calendar)
+    app.router.add_get("/api/calendar/reschedule", reschedule_state)
     app.router.add_get("/api/wording", dashboard_wording)  # open: api.security.PUBLIC_API_PATHS
 
 
@@ -42,21 +44,12 @@ async def dashboard_wording(request: web.Request) -> web.Response:
     return json_response(wording.dashboard_tables())
 
 
-async def health(request: web.Request) -> web.Response:
-    params.only(request)
-    context = context_of(request)
-    body: dict = {"status": "ok", "now": context.clock.now()}
+async def read_page(context, query, *args, **kwargs):
+    """``context.read`` of a list query that takes ``after``: a cursor it does not know is a 400 on ``after``."""
     try:
-        await context.read(lambda session: session.execute(sa.text("select 1")).scalar_one())
-        body["database"] = "ok"
-        body["missing_notice"] = await context.read(queries.missing_notice, body["now"], calendar=context.calendar)
-    except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
-        body.update(status="degraded", database=f"error: {type(exc).__name__}: {exc}")
-    if context.worker_status is not None:
-        body["worker"] = context.worker_status()
-        if body["worker"].get("degraded"):  # the stream or the relay is held by an outage
-            body.update(status="degraded", causes=body["worker"]["degraded"])
-    return json_response(body, status=200 if body["status"] == "ok" else 503)
+        return await context.read(query, *args, **kwargs)
+    except BadCursor as exc:
+        raise ApiError(400, str(exc), parameter="after") from None
 
 
 def _department_param(request: web.Request, name: str = "department") -> str | None:
@@ -74,9 +67,9 @@ async def list_obligations(request: web.Request) -> web.Response:
     due_to = params.iso_date(request, "due_to")
     if due_from and due_to and due_from > due_to:
         raise ApiError(400, f"due_from ({due_from}) is after due_to ({due_to})", parameter="due_from")
-    page = params.page(request)
+    page = params.keyset_page(request)
     context = context_of(request)
-    result = await context.read(queries.list_obligations, department=department, status=status, due_from=due_from,
+    result = await read_page(context, queries.list_obligations, department=department, status=status, due_from=due_from,
                                 due_to=due_to, now=context.clock.now(), calendar=context.calendar,
                                 registry=context.registry, **page)
     return json_response(result)
@@ -113,17 +106,17 @@ async def list_violations(request: web.Request) -> web.Response:
     params.only(request, "department", "rule", *PAGE_PARAMETERS)
     department = _department_param(request)
     rule = params.choice(request, "rule", VIOLATION_RULES)
-    page = params.page(request)
+    page = params.keyset_page(request)
     context = context_of(request)
-    result = await context.read(queries.list_violations, department=department, rule=rule,
+    result = await read_page(context, queries.list_violations, department=department, rule=rule,
                                 registry=context.registry, **page)
     return json_response(result)
 
 
 async def list_unassessed(request: web.Request) -> web.Response:
     params.only(request, *PAGE_PARAMETERS)
-    page = params.page(request)
-    return json_response(await context_of(request).read(queries.list_unassessed, **page))
+    page = params.keyset_page(request)
+    return json_response(await read_page(context_of(request), queries.list_unassessed, **page))
 
 
 async def evaluation(request: web.Request) -> web.Response:
@@ -142,12 +135,20 @@ async def reload_calendar(request: web.Request) -> web.Response:
 
     def reload() -> dict:
         before, after = context.calendar.reload()
-        changed = context.tracker.reschedule_for_calendar(before, after)
+        result = context.tracker.reschedule_for_calendar(before, after)
         was, now = set(before.provisional_years), set(after.provisional_years)
-        return {"reloaded": True, "rescheduled": changed,
+        return {"reloaded": True, "rescheduled": result.moved, "examined": result.examined,
+                "changed_days": result.changed_days, "job": result.job_id,
                 "years_now_official": sorted(was - now), "years_now_provisional": sorted(now - was)}
 
     try:
         return json_response(await asyncio.to_thread(reload))
     except CalendarError as exc:  # a bad notice file: the old calendar stays in force
         raise ApiError(422, f"the calendar files could not be loaded; nothing changed: {exc}") from None
+
+
+async def reschedule_state(request: web.Request) -> web.Response:
+    """The newest reschedule job (running or finished): how far it got."""
+    params.only(request)
+    job = await context_of(request).read(read_reschedule_job)
+    return json_response({"job": job_state(job)})

@@ -4,7 +4,7 @@
   a DNS-rebinding page, whose requests carry its own name, gets 421 and reads nothing.
 - Writes (any method but GET/HEAD/OPTIONS on a route) need ``Authorization: Bearer <TRACKER_API_TOKEN>``;
   with no token configured they are refused (403) with how to enable them.
-- With ``TRACKER_READ_TOKEN`` set, every ``/api/`` read needs that token (or the API token). The
+- With ``TRACKER_READ_TOKEN`` set, every ``/api/`` read and ``/metrics`` need that token (or the API token). The
   dashboard's files hold no data and stay readable; the page asks for the token and sends it.
   A calendar feed (``….ics``) also takes it as ``?token=``: calendar apps subscribe by URL and send
   no header.
@@ -32,6 +32,9 @@ WILDCARD_BIND_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Under /api/ but holding no data, open like the page's own files: the dashboard's words (its token form needs them).
 PUBLIC_API_PATHS = frozenset({"/api/wording"})
+# Outside /api/ and holding data: the read rules of /api/ apply (TRACKER_READ_TOKEN when set). The probes
+# (/healthz, /readyz) hold none and stay open, like the dashboard's files.
+READ_PATHS = frozenset({"/metrics"})
 REALM = "catalog-tracker"
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -157,8 +160,8 @@ async def check_credentials(request: web.Request, handler):
     given = request.headers.get(hdrs.AUTHORIZATION) is not None or token is not None
     routed = request.match_info.http_exception is None
     if request.method in SAFE_METHODS or not routed:
-        if (request.path.startswith("/api/") and request.path not in PUBLIC_API_PATHS
-                and not security.may_read(token)):
+        if ((request.path.startswith("/api/") or request.path in READ_PATHS)
+                and request.path not in PUBLIC_API_PATHS and not security.may_read(token)):
             raise _unauthorized(TOKEN_WRONG if given else READ_TOKEN_NEEDED, invalid=given)
     elif not security.api_token:
         raise ApiError(403, WRITES_DISABLED)

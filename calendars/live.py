@@ -133,3 +133,6 @@ class LiveCalendar:
 
     def year_end_window(self, year: int) -> tuple[date, date]:
         return self._current.year_end_window(year)
+
+    def day_flags(self) -> tuple[date, bytes, bytes]:
+        return self._current.day_flags()

@@ -291,6 +291,14 @@ class WorkingDayCalendar:
 
     # ----- comparing snapshots -----------------------------------------------------------------
 
+    def day_flags(self) -> tuple[date, bytes, bytes]:
+        """(first day, working flag per day, provisional flag per day): what deadlines depend on.
+
+        Two snapshots with equal flags give every deadline the same due date and provisional flag, so
+        the tracker stores these bytes (a few kB) as the calendar its obligations were scheduled against.
+        """
+        return self.first_day, self._working, self._unsettled
+
     def days_differing_from(self, other: "WorkingDayCalendar") -> tuple[date, ...]:
         """Days whose working status or provisional flag differs in ``other`` (ascending).
 

@@ -115,7 +115,8 @@ def build_models(settings: Settings, clock: Clock | None = None, calendar=None,
 # ---------------------------------------------------------------- streams and API part (owner: streams)
 
 def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: "ModelParts | None" = None,
-                      calendar=None, worker_status=None, ladder=None):
+                      calendar=None, worker_status=None, ladder=None, broker_servers: str | None = None,
+                      metrics=None):
     """What the HTTP API needs; ``parts``/``calendar`` shared with a worker when the API runs inside it."""
     from api.context import ApiContext
 
@@ -127,7 +128,7 @@ def build_api_context(settings: Settings, *, clock: Clock | None = None, parts: 
                       calendar=calendar if calendar is not None else parts.tracker.calendar,
                       worker_status=worker_status, public_url=settings.public_url or None,
                       delivery=delivery_overview(settings, parts.tracker.registry, ladder),
-                      security=build_api_security(settings))
+                      security=build_api_security(settings), broker_servers=broker_servers, metrics=metrics)
 
 
 def build_api_security(settings: Settings):
@@ -138,7 +139,7 @@ def build_api_security(settings: Settings):
                                   extra_hosts=settings.allowed_host_entries(), bind_host=settings.http_host)
 
 
-def build_relay(settings: Settings, outbox: Outbox):
+def build_relay(settings: Settings, outbox: Outbox, metrics=None):
     """The outbox relay to the output topics (run by the lease holder)."""
     from streams.relay import OutboxRelay
     from streams.topics import OUTPUT_TOPICS, all_topic_names, ensure_topics
@@ -147,10 +148,11 @@ def build_relay(settings: Settings, outbox: Outbox):
         return ensure_topics(settings.kafka_bootstrap_servers, all_topic_names(settings), settings.topic_partitions)
 
     return OutboxRelay(outbox, settings.kafka_bootstrap_servers, OUTPUT_TOPICS, settings.topic,
-                       fetch_max_wait_ms=settings.fetch_max_wait_ms, recreate_topics=recreate_topics)
+                       fetch_max_wait_ms=settings.fetch_max_wait_ms, recreate_topics=recreate_topics,
+                       **({"metrics": metrics} if metrics is not None else {}))
 
 
-def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None):
+def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, calendar=None, metrics=None):
     """The lease holder's duties: tick, relay, and (on every worker) the calendar watcher's check."""
     from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning, notice_reader
     from streams.leader import LeaderDuties
@@ -159,21 +161,24 @@ def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, cal
                                DailyNoticeWarning(clock, notice_reader(parts.engine, calendar)))
                if calendar is not None else None)
     return LeaderDuties(tick=parts.tracker.tick, relay=relay, outbox=parts.outbox, clock=clock,
-                        tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None)
+                        tick_seconds=settings.tick_seconds, on_tick=watcher.check if watcher else None,
+                        **({"metrics": metrics} if metrics is not None else {}))
 
 
 def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size: int = 2000,
-                 batch_wait: float = 0.05, probe=None):
+                 batch_wait: float = 0.05, probe=None, metrics=None, positions=None):
     """The Faust app with the ingest agent on the input topics, and the batch applier it feeds."""
     from streams.agents import register_ingest_agent
     from streams.app import build_app
     from streams.ingest import BatchApplier
     from streams.topics import input_topic_names, input_types_by_name
 
-    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied, probe=probe)  # probe: does the database answer
+    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied, probe=probe,  # probe: does the database answer
+                           **({"metrics": metrics} if metrics is not None else {}))
     app = build_app(settings)
     register_ingest_agent(app, input_topic_names(settings), applier, max_bytes=settings.max_event_bytes,
-                          types_of_topic=input_types_by_name(settings), batch_size=batch_size, batch_wait=batch_wait)
+                          types_of_topic=input_types_by_name(settings), batch_size=batch_size, batch_wait=batch_wait,
+                          positions=positions)
     return app, applier
 
 
@@ -188,18 +193,39 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
     configuration = configuration if configuration is not None else build_configuration(settings)
     calendar = configuration.calendar
     parts = build_models(settings, clock, calendar, configuration)
-    relay = build_relay(settings, parts.outbox)
-    leader = build_leader(settings, parts, relay, clock, calendar)
-    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine))
+    instruments, positions = build_instruments()
+    relay = build_relay(settings, parts.outbox, metrics=instruments)
+    leader = build_leader(settings, parts, relay, clock, calendar, metrics=instruments)
+    app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine),
+                                metrics=instruments, positions=positions)
+    watch_consumer_lag(instruments, lambda: getattr(app, "_consumer", None), positions, settings)
 
     def api_app(worker_status):
         return build_api(build_api_context(settings, clock=clock, parts=parts, calendar=calendar,
-                                           worker_status=worker_status, ladder=configuration.ladder))
+                                           worker_status=worker_status, ladder=configuration.ladder,
+                                           broker_servers=settings.kafka_bootstrap_servers,
+                                           metrics=instruments.registry))
 
     notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry,
-                              ladder=configuration.ladder)
+                              ladder=configuration.ladder, metrics=instruments)
     return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
-                              api_app=api_app if with_api else None, notifier=notifier))
+                              api_app=api_app if with_api else None, notifier=notifier, positions=positions))
+
+
+def build_instruments():
+    """The worker's Prometheus instruments on a registry of its own (``GET /metrics``), and the record of what
+    was applied per input partition (the consumer lag)."""
+    from streams.instruments import ConsumerPositions, PrometheusInstruments
+
+    return PrometheusInstruments(), ConsumerPositions()
+
+
+def watch_consumer_lag(instruments, consumer, positions, settings: Settings) -> None:
+    """The consumer lag per input partition, read at scrape time from ``consumer()`` (the Faust consumer)."""
+    from streams.instruments import ConsumerLagCollector
+    from streams.topics import input_topic_names
+
+    instruments.registry.register(ConsumerLagCollector(consumer, positions, topics=input_topic_names(settings)))
 
 
 # ---------------------------------------------------------------- delivery to people (issue 14)
@@ -245,7 +271,7 @@ def build_ladder(settings: Settings, policies: PolicySet | None = None):
 
 
 def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
-                   registry: DepartmentRegistry | None = None, ladder=None):
+                   registry: DepartmentRegistry | None = None, ladder=None, metrics=None):
     """The notifier (``streams.notify.Notifier``), or None when no channel is configured."""
     from delivery.runner import DeliveryRunner
     from models import wording
@@ -273,7 +299,8 @@ def build_notifier(settings: Settings, *, engine: Engine | None = None, clock: C
 
     lacking = missing_contacts(registry, ladder)
     notes = [wording.missing_contacts_line(lacking, registry.label)] if lacking else []
-    runner = DeliveryRunner(log_port, adapters, ladder, timeout=settings.delivery_timeout)
+    runner = DeliveryRunner(log_port, adapters, ladder, timeout=settings.delivery_timeout,
+                            **({"metrics": metrics} if metrics is not None else {}))
     return Notifier(settings, log_port, runner, planner, clock, startup_notes=notes)
 
 

@@ -30,7 +30,7 @@ from typing import Callable, Mapping
 from models import wording
 from models.delivery import REMINDER, DeliveryRow, Message, Outcome, undeliverable_cloudevent
 from models.escalation import Ladder
-from models.ports import ChannelPort, DeliveryLogPort
+from models.ports import NO_METRICS, ChannelPort, DeliveryLogPort, MetricsPort
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,10 @@ class RunnerStats:
 class DeliveryRunner:
     def __init__(self, log_port: DeliveryLogPort, channels: Mapping[str, ChannelPort], ladder: Ladder, *,
                  timeout: float = 20.0, batch_size: int = 50, concurrency: int = 8, holder: str | None = None,
-                 utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 metrics: MetricsPort = NO_METRICS):
         self.log = log_port
+        self.metrics = metrics
         self.channels = dict(channels)
         self.ladder = ladder
         self.timeout = timeout
@@ -117,6 +119,7 @@ class DeliveryRunner:
                     await asyncio.to_thread(self.log.mark_skipped, [row.id], self.holder,
                                             wording.skip_obligation_closed(status), self.utc_now())
                     self.stats.skipped += 1
+                    self.metrics.delivered(row.channel, "skipped")
                     continue
             keep.append(row)
         return keep
@@ -127,6 +130,7 @@ class DeliveryRunner:
         if outcome.delivered:
             await asyncio.to_thread(self.log.mark_sent, ids, self.holder, now)
             self.stats.sent += len(ids)
+            self.metrics.delivered(unit[0].channel, "sent", len(ids))
             return
         attempts = max(r.attempts for r in unit)
         if outcome.permanent:
@@ -138,6 +142,7 @@ class DeliveryRunner:
             await asyncio.to_thread(self.log.mark_retry, ids, self.holder, outcome.reason,
                                     now + timedelta(seconds=delay), now)
             self.stats.retried += len(ids)
+            self.metrics.delivered(unit[0].channel, "retried", len(ids))
             log.info("delivery of %s by %s to %s failed for now (%s); next try in %.0f s",
                      unit[0].notification_id, unit[0].channel, unit[0].recipient_label, outcome.reason, delay)
 
@@ -146,6 +151,7 @@ class DeliveryRunner:
         events = [undeliverable_cloudevent(r, reason, r.attempts, now) for r in unit]
         await asyncio.to_thread(self.log.mark_failed, unit, self.holder, reason, now, events)
         self.stats.failed += len(unit)
+        self.metrics.delivered(unit[0].channel, "failed", len(unit))
         log.warning("delivery of %s by %s to %s is undeliverable: %s", unit[0].notification_id, unit[0].channel,
                     unit[0].recipient_label, reason)
 

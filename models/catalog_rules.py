@@ -131,26 +131,36 @@ def _update_violation(rule: str, case: str | None, event: InboundEvent, update: 
         source=event.source) + wording.disagreement_note(disagreements)
     resource = change.resource
     before, after = change.before or {}, change.after or {}
+    return _resource_violation(
+        rule, case, citations, event, policy, now, text, department=update.department, resource_code=change.code,
+        event_day=update.submitted_at.astimezone(SHANGHAI).date(),
+        detail={"action": resource.action if resource else "removed",
+                "share_type": after.get("share_type"), "previous_share_type": before.get("share_type"),
+                "open_type": after.get("open_type"), "previous_open_type": before.get("open_type"),
+                "catalog_version": update.catalog_version, "judged_against": change.before_from,
+                "disagreements": disagreements,
+                **({"implicit_removal": True} if change.implicit_removal else {})})
+
+
+def _resource_violation(rule: str, case: str | None, citations: list[str] | tuple[str, ...], event: InboundEvent,
+                        policy: Policy, now: datetime, explanation: str, *, department: str, resource_code: str,
+                        event_day, detail: dict) -> Violation:
+    """A content rule's violation about one resource: found at ``now``, no obligation and no deadline."""
     return Violation(
-        id=violation_id(rule, event.source, event.id, change.code, *((case,) if case else ())),
+        id=violation_id(rule, event.source, event.id, resource_code, *((case,) if case else ())),
         rule=rule,
         article=citations[0],
         articles=tuple(citations),
-        department=update.department,
+        department=department,
         obligation_id=None,
         trigger_event_id=event.id,
         due_date=None,
         detected_at=now,
-        event_day=update.submitted_at.astimezone(SHANGHAI).date(),
+        event_day=event_day,
         policy_id=policy.id,
-        explanation=text,
-        detail={"resource_code": change.code, "action": resource.action if resource else "removed",
-                "share_type": after.get("share_type"), "previous_share_type": before.get("share_type"),
-                "open_type": after.get("open_type"), "previous_open_type": before.get("open_type"),
-                "catalog_version": update.catalog_version, "judged_against": change.before_from,
-                "disagreements": disagreements, **({"case": case} if case else {}),
-                **({"implicit_removal": True} if change.implicit_removal else {})},
-        resource_code=change.code,
+        explanation=explanation,
+        detail={"resource_code": resource_code, **detail, **({"case": case} if case else {})},
+        resource_code=resource_code,
     )
 
 
@@ -194,25 +204,12 @@ def _activity_violation(rule: str, case: str | None, event: InboundEvent, activi
         regulation_ref=policy.regulation_ref(), citations_text=policy.cite(citations), activity=event.type,
         at=activity.at, channel=getattr(activity, "channel", None), event_id=event.id, source=event.source,
         register_text=wording.register_text(entry.attributes(), entry.catalog_version, entry.revision))
-    return Violation(
-        id=violation_id(rule, event.source, event.id, entry.code, *((case,) if case else ())),
-        rule=rule,
-        article=citations[0],
-        articles=tuple(citations),
-        department=entry.department,
-        obligation_id=None,
-        trigger_event_id=event.id,
-        due_date=None,
-        detected_at=now,
+    return _resource_violation(
+        rule, case, citations, event, policy, now, text, department=entry.department, resource_code=entry.code,
         event_day=activity.at.astimezone(SHANGHAI).date(),
-        policy_id=policy.id,
-        explanation=text,
-        detail={"resource_code": entry.code, "activity": event.type, "channel": getattr(activity, "channel", None),
+        detail={"activity": event.type, "channel": getattr(activity, "channel", None),
                 "open_type": entry.open_type, "contains_personal_info": entry.contains_personal_info,
-                "desensitized": entry.desensitized, "register_revision": entry.revision,
-                **({"case": case} if case else {})},
-        resource_code=entry.code,
-    )
+                "desensitized": entry.desensitized, "register_revision": entry.revision})
 
 
 # ------------------------------------------------------------------ judged on the event alone

@@ -61,7 +61,8 @@ def loads(value: bytes, what: str = "the message", where: str = "") -> Any:
         decoded = json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int,
                              parse_float=_finite_float, object_pairs_hook=_object_without_duplicates)
     except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"{what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        reason = exc.msg.removesuffix(" at")  # "Invalid control character at" + " at line …" read "at at"
+        raise InvalidEvent(f"{what} is not JSON: {reason} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidEvent(f"{what} nests JSON deeper than {MAX_DEPTH} levels") from None
     if not _plainly_fine(text):

@@ -94,6 +94,14 @@ class Tally:
         for article in articles:
             self.by_article[department][article] += 1
 
+    def add_violation_count(self, department: str, *, rule: str | None = None, article: str | None = None,
+                            count: int) -> None:
+        """``count`` violations of ``rule``, or ``count`` citations of ``article`` (maintained counts)."""
+        if rule is not None:
+            self.by_rule[department][rule] += count
+        if article is not None:
+            self.by_article[department][article] += count
+
     def report(self, year: int, at: datetime, departments: Iterable[tuple[str, str]]) -> dict[str, Any]:
         """The report: registry departments (code, name) in order, then any other code seen, then the totals."""
         listed = list(departments)

@@ -61,6 +61,13 @@ class Calendar(Protocol):
     def explain(self, start_day: date, n: int) -> ExplanationLike:
         """Which days a deadline counted and skipped, and why."""
 
+    def day_flags(self) -> tuple[date, bytes, bytes]:
+        """(first day, a working flag per day, a provisional flag per day) over the calendar's range.
+
+        Equal flags give every deadline the same due date and provisional flag: the tracker keeps them as
+        the calendar its obligations were last scheduled against (``models.rescheduling``).
+        """
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -140,6 +147,34 @@ class HeldEvent:
     reason: str
     event: dict[str, Any]  # the CloudEvent, to be read again when released
     origin: dict[str, Any]  # where it was read (models.messages.stored_origin), for a dead letter on release
+
+
+@dataclass
+class RescheduleJob:
+    """Moving the open deadlines to a new calendar, page by page (``models.rescheduling``).
+
+    ``calendar_*`` is the calendar the job brings the obligations to (after the job, the one they were
+    scheduled against); ``changed`` the runs of days (first, last) whose flags differ from what the
+    obligations were scheduled against, None when that is unknown (every open obligation is examined).
+    ``cursor`` is the last obligation id a committed page examined; ``version`` guards concurrent runners.
+    """
+
+    id: int | None
+    state: str  # running, done, superseded
+    calendar_first_day: date
+    calendar_working: bytes
+    calendar_unsettled: bytes
+    fingerprint: str
+    changed: tuple[tuple[date, date], ...] | None
+    started_at: datetime
+    updated_at: datetime
+    candidates: int = 0
+    examined: int = 0
+    moved: int = 0
+    pages: int = 0
+    cursor: str | None = None
+    finished_at: datetime | None = None
+    version: int = 0
 
 
 # ------------------------------------------------------------------ repository and unit of work
@@ -241,6 +276,50 @@ class AbstractRepository(abc.ABC):
     @abc.abstractmethod
     def open_obligations(self) -> list["Obligation"]:
         """Every open obligation, by id."""
+
+    # ------------------------------------------------------------ rescheduling (models.rescheduling)
+
+    @abc.abstractmethod
+    def latest_reschedule_job(self) -> RescheduleJob | None:
+        """The newest reschedule job (running or finished), None before the first."""
+
+    @abc.abstractmethod
+    def add_reschedule_job(self, job: RescheduleJob) -> None:
+        """Store a new job; sets ``job.id`` (ids grow: the newest job has the highest)."""
+
+    @abc.abstractmethod
+    def save_reschedule_job(self, job: RescheduleJob) -> None:
+        """Write a job's progress; raises ConcurrentUpdate when the stored version moved on."""
+
+    @abc.abstractmethod
+    def queue_reschedule_candidates(self, job_id: int, changed: tuple[tuple[date, date], ...] | None) -> int:
+        """Queue for the job every open obligation whose (start_day, due_date] contains a day of ``changed``.
+
+        ``changed``: runs (first, last) of days, ascending and disjoint; None queues every open obligation.
+        The rule is ``models.rescheduling.interval_touches``; the SQL side answers it with one indexed range
+        per run, in the database (no row comes to Python). Returns how many were queued.
+        """
+
+    @abc.abstractmethod
+    def reschedule_candidates(self, job_id: int, after_id: str | None,
+                              limit: int) -> tuple[list["Obligation"], str | None]:
+        """The next keyset page of the job's queue: up to ``limit`` queued ids above ``after_id``, by id.
+
+        Returns (the obligations among them still open, by id; the last queued id looked at, the next
+        ``after_id``), or ([], None) when no queued id is above ``after_id``. PostgreSQL locks the page's rows
+        until the unit of work ends: a concurrent writer waits for the page.
+        """
+
+    @abc.abstractmethod
+    def save_rescheduled(self, obligations: list["Obligation"]) -> None:
+        """Write the new deadlines (due date and end, provisional flag, next reminder) of a page, in one statement.
+
+        Raises ConcurrentUpdate when one of them changed since it was read.
+        """
+
+    @abc.abstractmethod
+    def drop_reschedule_candidates(self, job_id: int) -> None:
+        """Forget the job's queue (it finished or a newer job replaced it)."""
 
     # ------------------------------------------------------------ the catalog register
 
@@ -377,3 +456,53 @@ class ChannelPort(Protocol):
     async def send(self, recipient: str, address: str | None, message: Any) -> Any:
         """Send one ``models.delivery.Message`` to a recipient (a robot's name, an email address);
         returns a ``models.delivery.Outcome`` (delivered, transient failure, permanent failure)."""
+
+
+class MetricsPort(Protocol):
+    """What the running parts count (``streams.instruments.PrometheusInstruments``; ``NO_METRICS`` counts nothing).
+
+    Called by the adapters (ingest, relay, the lease holder's tick, the delivery runner), never by the domain.
+    """
+
+    def consumed(self, topic: str, outcome: str, count: int = 1) -> None:
+        """Input messages of ``topic`` settled with ``outcome`` (accepted, duplicate, dead-lettered, unassessed)."""
+
+    def batch_applied(self, seconds: float) -> None:
+        """One input batch applied (all its messages recorded) in ``seconds``."""
+
+    def relay_sent(self, topic: str, count: int) -> None:
+        """Outbox rows acknowledged by the broker on ``topic`` (a logical output topic name)."""
+
+    def relay_failed(self) -> None:
+        """A send whose outcome is unknown (the relay reads the broker before sending again)."""
+
+    def tick_done(self, seconds: float, found: dict[str, int]) -> None:
+        """One tick of the lease holder: how long it took and what it found (reminders, violations, …)."""
+
+    def delivered(self, channel: str, outcome: str, count: int = 1) -> None:
+        """Deliveries to people settled by ``channel`` with ``outcome`` (sent, retried, failed, skipped)."""
+
+
+class NoMetrics:
+    """The ``MetricsPort`` that counts nothing (unit tests, tools that run no server)."""
+
+    def consumed(self, topic: str, outcome: str, count: int = 1) -> None:
+        pass
+
+    def batch_applied(self, seconds: float) -> None:
+        pass
+
+    def relay_sent(self, topic: str, count: int) -> None:
+        pass
+
+    def relay_failed(self) -> None:
+        pass
+
+    def tick_done(self, seconds: float, found: dict[str, int]) -> None:
+        pass
+
+    def delivered(self, channel: str, outcome: str, count: int = 1) -> None:
+        pass
+
+
+NO_METRICS = NoMetrics()

@@ -19,11 +19,12 @@ from models import events as ev
 from models import messages, wording
 from models.departments import DepartmentRegistry
 from models.events import InboundEvent
-from models.obligations import ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation, reschedule
+from models.obligations import ConcurrentUpdate, Obligation, complete, mark_overdue, open_obligation
 from models.catalog_tracking import CatalogTracking
 from models.policy import CATALOG_UPDATE, DATA_VERIFICATION, Policy, PolicySet
 from models.ports import AbstractUnitOfWork, Calendar, Clock, Origin, PendingResolution, Unassessed
 from models.reminders import send_reminder
+from models.rescheduling import Rescheduling
 from models.triggers import trigger_of
 from models.validation import to_cloudevent_dict
 from models.violations import Violation, overdue_violation
@@ -76,6 +77,7 @@ class BatchResult:
     attempts: int = 1
     held: int = 0  # data activities waiting for their resource to enter the register
     dead_letters: list[DeadLettered] = field(default_factory=list)  # for the adapter's log
+    duplicate_origins: list[Origin] = field(default_factory=list)  # where the duplicates were read (metrics)
 
 
 @dataclass
@@ -98,7 +100,7 @@ class _Rejection(Exception):
         self.unassessed = unassessed
 
 
-class Tracker(CatalogTracking):
+class Tracker(CatalogTracking, Rescheduling):
     """Built by ``config.bootstrap.build_tracker``; unit tests build it with fakes.
 
     The catalog register's handling (catalog updates against the register, data activities, the periods'
@@ -138,6 +140,7 @@ class Tracker(CatalogTracking):
                     self._apply_accepted(uow, item, now, result)
                 else:
                     result.duplicates += 1
+                    result.duplicate_origins.append(item.origin)
             return result
 
         return self._in_transaction("batch", work)
@@ -371,35 +374,3 @@ class Tracker(CatalogTracking):
             title=kind.title if kind else obligation.kind, working_days_left=reminder.working_days_left,
             provisional=obligation.provisional, trigger_summary=obligation.trigger_summary,
             regulation_ref=policy.regulation_ref() if policy else "", article=obligation.article)
-
-    # ------------------------------------------------------------ calendar updates
-
-    def reschedule_for_calendar(self, before: Calendar | None = None, after: Calendar | None = None) -> int:
-        """After a calendar reload: move every open obligation whose deadline changed under ``after``.
-
-        Deadlines are recomputed with ``after`` (default: the tracker's own
-        calendar, normally a ``calendars.LiveCalendar`` the caller has just
-        reloaded). ``before`` is accepted for symmetry with
-        ``calendars.changed_deadlines`` and not needed: each obligation stores
-        the deadline it was given. Returns how many obligations moved.
-        """
-        calendar = after if after is not None else self.calendar
-        now = self.clock.now()
-        def work(uow: AbstractUnitOfWork, attempt: int) -> int:
-            moved = 0
-            for obligation in uow.repo.open_obligations():
-                previous_due, previous_provisional = obligation.due_date, obligation.provisional
-                if not reschedule(obligation, calendar=calendar):
-                    continue
-                uow.repo.save_obligation(obligation)
-                uow.repo.add_history(obligation.id, now, "rescheduled", None, {
-                    "previous_due_date": previous_due.isoformat(),
-                    "due_date": obligation.due_date.isoformat(),
-                    "previous_provisional": previous_provisional, "provisional": obligation.provisional})
-                uow.repo.add_outbox(messages.obligation_rescheduled(obligation, previous_due,
-                                                                    previous_provisional, now), now)
-                moved += 1
-            return moved
-
-        return self._in_transaction("reschedule", work)
-

@@ -16,10 +16,11 @@ from streams.ingest import BatchApplier, decode_message
 
 def register_ingest_agent(app: faust.App, topics: Sequence[str], applier: BatchApplier, *, max_bytes: int,
                           types_of_topic: Mapping[str, Sequence[str]] | None = None,
-                          batch_size: int = 2000, batch_wait: float = 0.05):
+                          batch_size: int = 2000, batch_wait: float = 0.05, positions=None):
     """Add the ingest agent for ``topics`` (full names) to ``app``; returns the agent.
 
     ``types_of_topic`` (full name -> event types): what each topic may carry; anything else is dead-lettered.
+    ``positions`` (``streams.instruments.ConsumerPositions``): told what was applied on each partition (the lag).
     """
     source = app.topic(*topics)
 
@@ -32,5 +33,9 @@ def register_ingest_agent(app: faust.App, topics: Sequence[str], applier: BatchA
                 for event in events
             ]
             await applier.apply(items)
+            if positions is not None:
+                for event in events:
+                    message = event.message
+                    positions.applied(message.topic, message.partition, message.offset, message.timestamp)
 
     return app.agent(source, name="catalog-tracker.ingest", concurrency=1)(ingest)

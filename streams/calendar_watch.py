@@ -5,7 +5,10 @@ reload when a file in the calendar directory changed (stat calls only), so no
 worker keeps computing deadlines on an old calendar. Only the relay lease
 holder then reschedules the open obligations (once for the cluster; the
 rescheduled events have deterministic ids anyway). ``POST /api/calendar/reload``
-does the same on demand.
+does the same on demand. The holder's first check (and the next one after a
+failed reschedule) also compares the calendar with the one the obligations were
+last scheduled against (stored), so a worker started after a notice file changed
+(a deploy with a new file) reschedules by itself, and an interrupted job resumes.
 
 Each tick also gives ``DailyNoticeWarning`` a look: once a day by the tracker's clock
 (Asia/Shanghai date), from 1 November, it logs that next year's notice is missing and how
@@ -61,12 +64,13 @@ def notice_reader(engine: Any, calendar: Any) -> Callable[[datetime], dict | Non
 
 
 class CalendarWatcher:
-    def __init__(self, calendar: Any, reschedule: Callable[[Any, Any], int],
+    def __init__(self, calendar: Any, reschedule: Callable[..., Any],
                  daily: DailyNoticeWarning | None = None):
         self.calendar = calendar  # calendars.LiveCalendar
-        self.reschedule = reschedule  # models.service.Tracker.reschedule_for_calendar
+        self.reschedule = reschedule  # models.service.Tracker.reschedule_for_calendar (-> RescheduleResult)
         self.daily = daily
         self._last_error: str | None = None
+        self._caught_up = False  # the holder compared the calendar with the stored one since it started
 
     def check(self, is_holder: bool) -> int:
         """Reload if the files changed; on the holder, reschedule. Returns how many obligations moved."""
@@ -85,10 +89,32 @@ class CalendarWatcher:
             return 0
         self._last_error = None
         if changed is None:
-            return 0
+            return self._catch_up() if is_holder and not self._caught_up else 0
         if not is_holder:
             log.info("calendar files changed: reloaded (the relay lease holder reschedules)")
             return 0
-        moved = self.reschedule(*changed)
-        log.warning("calendar files changed: reloaded; %d open obligations rescheduled", moved)
-        return moved
+        result = self._rescheduled(*changed)
+        if result is not None:
+            log.warning("calendar files changed: reloaded; %d open obligations rescheduled (%d examined)",
+                        result.moved, result.examined)
+        return result.moved if result is not None else 0
+
+    def _catch_up(self) -> int:
+        """Reschedule against the stored calendar: nothing to do (milliseconds), a new file, or a job to resume."""
+        result = self._rescheduled()
+        if result is None:
+            return 0
+        if result.moved or result.examined:
+            log.warning("the calendar differs from the one the obligations were scheduled against: "
+                        "%d open obligations rescheduled (%d examined)", result.moved, result.examined)
+        return result.moved
+
+    def _rescheduled(self, *changed):
+        try:
+            result = self.reschedule(*changed)
+        except Exception as exc:  # noqa: BLE001 - a database hiccup: the job resumes on the next check
+            log.error("rescheduling after the calendar change failed (the next check resumes it): %s", exc)
+            self._caught_up = False
+            return None
+        self._caught_up = True
+        return result

@@ -32,9 +32,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 from models.cloudevents import Headers, normalise_headers
 from models.events import InvalidEvent
+from models.ports import NO_METRICS, MetricsPort
 from models.service import Accepted, Rejected
 from models.sql import errors as sql_errors
 from models.validation import parse_cloudevent
+from streams.instruments import ACCEPTED, DEAD_LETTERED, DUPLICATE, UNASSESSED
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +120,9 @@ class BatchApplier:
                  is_transient: Callable[[BaseException], bool] = sql_errors.is_transient,
                  describe: Callable[[BaseException], str] = sql_errors.describe,
                  cause: Callable[[BaseException], str] = sql_errors.cause,
-                 on_applied: Callable[[Any], None] | None = None):
+                 on_applied: Callable[[Any], None] | None = None, metrics: MetricsPort = NO_METRICS):
         self.apply_batch = apply_batch
+        self.metrics = metrics
         self.retry_delays = tuple(retry_delays) or (1.0,)  # the last one repeats: the cap
         self.probe = probe  # a cheap "does the database answer" (e.g. models.sql.engine.ping)
         self.probe_interval = probe_interval
@@ -134,7 +137,11 @@ class BatchApplier:
         """Apply the batch; returns when every message is recorded (applied or dead-lettered)."""
         items = list(items)
         isolated_before = self.stats.isolated
+        started = time.monotonic()
         results = await self._apply_isolating(items)
+        self.metrics.batch_applied(time.monotonic() - started)
+        for (topic, outcome), count in outcomes_by_topic(items, results).items():
+            self.metrics.consumed(topic, outcome, count)
         result = results[0] if len(results) == 1 else results
         isolated = self.stats.isolated - isolated_before
         self.stats.batches += 1
@@ -234,6 +241,44 @@ class BatchApplier:
             if task.exception() is None:
                 return  # the database answers: retry now, not at the end of the back-off
             await asyncio.sleep(min(self.probe_interval, max(0.0, deadline - time.monotonic())))
+
+
+UNASSESSED_PREFIX = "unassessed"  # how the tracker's reasons for an event outside every policy begin
+
+
+def outcomes_by_topic(items: Sequence[Accepted | Rejected], results: Sequence[Any]) -> dict[tuple[str, str], int]:
+    """(input topic, outcome) -> messages, for a batch and the results of applying it (one per part applied).
+
+    Every message has one outcome: dead-lettered or unassessed (its dead letter says which, with where it was
+    read), a duplicate (``duplicate_origins``, else the batch's count when one topic had accepted events), or
+    accepted (the rest).
+    """
+    totals: dict[str, int] = {}
+    for item in items:
+        topic = getattr(item.origin, "topic", None)
+        if topic is not None:
+            totals[topic] = totals.get(topic, 0) + 1
+    found: dict[tuple[str, str], int] = {}
+
+    def add(topic: str | None, outcome: str, count: int = 1) -> None:
+        if topic in totals and count:
+            found[(topic, outcome)] = found.get((topic, outcome), 0) + count
+
+    for result in results:
+        for dead in getattr(result, "dead_letters", ()):
+            outcome = UNASSESSED if dead.reason.startswith(UNASSESSED_PREFIX) else DEAD_LETTERED
+            add(getattr(dead.origin, "topic", None), outcome)
+        origins = getattr(result, "duplicate_origins", None)
+        if origins is not None:
+            for origin in origins:
+                add(getattr(origin, "topic", None), DUPLICATE)
+        elif getattr(result, "duplicates", 0):
+            accepted_topics = {getattr(i.origin, "topic", None) for i in items if isinstance(i, Accepted)}
+            add(next(iter(accepted_topics)) if len(accepted_topics) == 1 else None, DUPLICATE, result.duplicates)
+    for topic, total in totals.items():
+        settled = sum(count for (t, _), count in found.items() if t == topic)
+        add(topic, ACCEPTED, max(0, total - settled))
+    return found
 
 
 def poison_reason(item: Accepted | Rejected, failure: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from models.ports import Clock
+from models.ports import NO_METRICS, Clock, MetricsPort
 from streams.relay import OutboxRelay
 from streams.startup import is_outage, short_cause
 
@@ -56,6 +56,16 @@ class LeaderStats:
     last_error: str | None = None
     reminders: int = 0
     violations: int = 0
+    last_tick_wall: float | None = None  # time.time() when the last tick ended (readiness: is the tick late?)
+    holder_since_wall: float | None = None  # time.time() when this worker took the lease
+
+
+TICK_FINDINGS = ("reminders", "overdue", "violations", "obligations_opened", "obligations_completed")
+
+
+def found_by_tick(result: Any) -> dict[str, int]:
+    """What a ``models.service.TickResult`` found, for ``MetricsPort.tick_done``."""
+    return {what: int(getattr(result, what, 0) or 0) for what in TICK_FINDINGS}
 
 
 class LeaderDuties:
@@ -64,8 +74,10 @@ class LeaderDuties:
     def __init__(self, *, tick: Callable[[datetime], Any], relay: OutboxRelay, outbox: Any, clock: Clock,
                  tick_seconds: float, holder: str | None = None, ttl_seconds: float | None = None,
                  utc_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 on_tick: Callable[[bool], Any] | None = None, stop_seconds: float = STOP_SECONDS):
+                 on_tick: Callable[[bool], Any] | None = None, stop_seconds: float = STOP_SECONDS,
+                 metrics: MetricsPort = NO_METRICS):
         self.tick_fn = tick
+        self.metrics = metrics
         self.on_tick = on_tick  # called each tick with "is the lease holder" (e.g. CalendarWatcher.check)
         self.relay = relay
         self.outbox = outbox
@@ -220,18 +232,31 @@ class LeaderDuties:
     def _tick(self) -> None:
         for _ in range(100):  # the tracker works in bounded batches; go on while it says more is due
             now = self.clock.now()
+            started = time.monotonic()
             result = self.tick_fn(now)
+            self.metrics.tick_done(time.monotonic() - started, found_by_tick(result))
             self.stats.ticks += 1
+            self.stats.last_tick_wall = time.time()
             self.stats.last_tick_at = now.isoformat()
             self.stats.reminders += getattr(result, "reminders", 0) or 0
             self.stats.violations += getattr(result, "violations", 0) or 0
             if not getattr(result, "more_due", False):
                 break
 
+    def tick_late(self, wall_now: float | None = None) -> float | None:
+        """On the holder: seconds since the last tick (or since the lease was taken) when more than three tick
+        intervals; None when not late or not the holder (readiness, ``GET /readyz``)."""
+        if not self.stats.is_holder:
+            return None
+        since = max(t for t in (self.stats.last_tick_wall, self.stats.holder_since_wall, 0.0) if t is not None)
+        waited = (time.time() if wall_now is None else wall_now) - since
+        return waited if waited > 3 * self.tick_seconds else None
+
     def _renew_lease(self) -> bool:
         held = self.outbox.try_acquire_lease(LEASE_NAME, self.holder, self.ttl_seconds, self.utc_now())
         if held and not self.stats.is_holder:
             log.info("took the %s lease as %s", LEASE_NAME, self.holder)
+            self.stats.holder_since_wall = time.time()
             self.relay.needs_recovery = True  # a previous holder may have sent rows it did not record
         elif not held and self.stats.is_holder:
             log.warning("lost the %s lease", LEASE_NAME)

@@ -52,7 +52,7 @@ from kafka.errors import OffsetOutOfRangeError
 from kafka.partitioner.default import murmur2
 
 from models import cloudevents as ce
-from models.ports import OutboxPort
+from models.ports import NO_METRICS, MetricsPort, OutboxPort
 from models.sql import errors as sql_errors
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,9 @@ class OutboxRelay:
                  recovery_timeout: float = 60.0, fetch_max_wait_ms: int = 10, max_batch_bytes: int = 512 * 1024,
                  recreate_topics: Callable[[], Any] | None = None, verify_seconds: float = 10.0,
                  metadata_timeout: float = 5.0,
-                 on_reset: Callable[[], Awaitable[Any]] | None = None):
+                 on_reset: Callable[[], Awaitable[Any]] | None = None, metrics: MetricsPort = NO_METRICS):
         self.outbox = outbox
+        self.metrics = metrics
         self.bootstrap_servers = bootstrap_servers
         self.output_topics = tuple(output_topics)  # logical names
         self.topic_name = topic_name  # logical -> full name (adds the prefix)
@@ -263,6 +264,9 @@ class OutboxRelay:
             return 0
         if acknowledged:
             await asyncio.to_thread(self.outbox.mark_sent, acknowledged)
+            for (_, rows, _), result in zip(sends, results):
+                if not isinstance(result, BaseException):
+                    self.metrics.relay_sent(rows[0].topic, len(rows))
         if backwards:
             log.warning("relay: the broker gave offsets it had given before on %s; reading it again",
                         ", ".join(f"{topic}[{partition}]" for topic, partition in sorted(backwards)))
@@ -276,6 +280,7 @@ class OutboxRelay:
             log.warning("relay: a send's outcome is unknown (%r); the broker will be read before sending again", exc)
         self.needs_recovery = True
         self.stats.failures += 1
+        self.metrics.relay_failed()
         self.stats.last_error = repr(exc)
 
     async def _close_producer(self) -> None:

@@ -48,6 +48,7 @@ class WorkerParts:
     relay: OutboxRelay  # the leader's relay (its counters feed status())
     api_app: Callable[[Callable[[], dict]], web.Application] | None = None  # the HTTP API, given status()
     notifier: Any = None  # streams.notify.Notifier: delivery to people, when a channel is configured
+    positions: Any = None  # streams.instruments.ConsumerPositions: what was applied per partition (the lag)
 
 
 class ApiService(mode.Service):
@@ -158,6 +159,19 @@ class Worker:
                         "consumer group's rebalance reads them from their start", exc)
             return
         log.warning("the broker lost its topics: reading the %d input partitions from offset 0 again", len(rewound))
+        if self.parts.positions is not None:
+            self.parts.positions.forget()
+
+    def partitions_assigned(self) -> int:
+        """Input partitions the consumer group gave this worker (0 before the first assignment)."""
+        consumer = getattr(self.app, "_consumer", None)  # never creates one
+        if consumer is None:
+            return 0
+        inputs = set(input_topic_names(self.settings))  # not Faust's own topics
+        try:
+            return sum(1 for tp in consumer.assignment() if tp.topic in inputs)
+        except Exception:  # noqa: BLE001 - not started yet, or stopping
+            return 0
 
     def status(self) -> dict[str, Any]:
         ingest = self.applier.stats
@@ -165,6 +179,7 @@ class Worker:
         relay = self.relay.stats
         return {
             "relay_lease_holder": leader.is_holder,
+            "partitions_assigned": self.partitions_assigned(),
             "degraded": [f"{part}: {cause}" for part, cause in (("ingest", ingest.cause), ("relay", relay.cause))
                          if cause],  # what holds the stream or the relay now; empty when all runs
             "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
@@ -172,7 +187,8 @@ class Worker:
                        "isolated": ingest.isolated, "splits": ingest.splits, "retries": ingest.retries,
                        "outages": ingest.outages, "last_error": ingest.last_error},
             "scheduler": {"ticks": leader.ticks, "last_tick_clock": leader.last_tick_at,
-                          "last_error": leader.last_error},
+                          "last_error": leader.last_error, "tick_seconds": self.leader.tick_seconds,
+                          "late_seconds": self.leader.tick_late()},
             "relay": {"sent": relay.sent, "recovered": relay.recovered, "failures": relay.failures,
                       "resets": relay.resets, "resent": relay.resent, "last_error": relay.last_error},
             **({"notify": self.parts.notifier.status()} if self.parts.notifier is not None else {}),

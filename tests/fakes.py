@@ -52,6 +52,8 @@ class WeekendCalendar:
     holidays: set[date] = field(default_factory=set)
     extra_working_days: set[date] = field(default_factory=set)
     provisional_from_year: int | None = None
+    flags_from: date = date(2024, 1, 1)  # the range day_flags covers
+    flags_days: int = 366 * 4
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_working_days:
@@ -83,6 +85,13 @@ class WeekendCalendar:
     def working_days_left(self, now: datetime, due_date: date) -> int:
         return self.working_days_between(now.astimezone(SHANGHAI).date(), due_date)
 
+    def day_flags(self) -> tuple[date, bytes, bytes]:
+        """Working and provisional flags from ``flags_from`` for ``flags_days`` days (as the real calendar's)."""
+        days = [self.flags_from + timedelta(days=i) for i in range(self.flags_days)]
+        provisional = self.provisional_from_year
+        return (self.flags_from, bytes(self.is_working_day(d) for d in days),
+                bytes(provisional is not None and d.year >= provisional for d in days))
+
     def explain(self, start_day: date, n: int) -> FakeExplanation:
         deadline = self.deadline(start_day, n)
         counted, d = [], start_day
@@ -106,6 +115,8 @@ class FakeState:
     catalog: dict = field(default_factory=dict)  # (department, code) -> CatalogEntry
     catalog_history: list = field(default_factory=list)
     held: dict = field(default_factory=dict)  # (source, event id) -> HeldEvent
+    reschedule_jobs: list = field(default_factory=list)  # RescheduleJob, by id
+    reschedule_queue: dict = field(default_factory=dict)  # job id -> sorted obligation ids
 
 
 class FakeRepository(AbstractRepository):
@@ -206,6 +217,43 @@ class FakeRepository(AbstractRepository):
 
     def open_obligations(self):
         return self._copies(lambda o: o.status == OPEN)
+
+    # ------------------------------------------------------------ rescheduling
+
+    def latest_reschedule_job(self):
+        return copy.deepcopy(self.s.reschedule_jobs[-1]) if self.s.reschedule_jobs else None
+
+    def add_reschedule_job(self, job):
+        job.id = len(self.s.reschedule_jobs) + 1
+        self.s.reschedule_jobs.append(copy.deepcopy(job))
+
+    def save_reschedule_job(self, job):
+        stored = self.s.reschedule_jobs[job.id - 1]
+        if stored.version != job.version:
+            raise ConcurrentUpdate(f"reschedule job {job.id}")
+        job.version += 1
+        self.s.reschedule_jobs[job.id - 1] = copy.deepcopy(job)
+
+    def queue_reschedule_candidates(self, job_id, changed):
+        from models.rescheduling import interval_touches
+
+        ids = sorted(o.id for o in self.s.obligations.values()
+                     if o.status == OPEN and interval_touches(o.start_day, o.due_date, changed))
+        self.s.reschedule_queue[job_id] = ids
+        return len(ids)
+
+    def reschedule_candidates(self, job_id, after_id, limit):
+        ids = [i for i in self.s.reschedule_queue.get(job_id, []) if after_id is None or i > after_id][:limit]
+        if not ids:
+            return [], None
+        return [copy.deepcopy(self.s.obligations[i]) for i in ids if self.s.obligations[i].status == OPEN], ids[-1]
+
+    def save_rescheduled(self, obligations):
+        for obligation in obligations:
+            self.save_obligation(obligation)
+
+    def drop_reschedule_candidates(self, job_id):
+        self.s.reschedule_queue.pop(job_id, None)
 
     # ------------------------------------------------------------ the catalog register
 

@@ -17,9 +17,9 @@ from models import wording
 from models.catalog import ACTIVE, ATTRIBUTES, ENTRY_FIELDS
 from models.departments import DepartmentRegistry
 from models.obligations import CANCELLED, COMPLETED, OPEN, OVERDUE, UNFINISHED, counts_as_overdue, past_deadline
+from models.sql import paging
 from models.sql import tables as t
-from models.sql.queries import (DUE_SOON_WORKING_DAYS, _calendar, _page, _working_days_left, obligation_dict,
-                                violation_dict)
+from models.sql.queries import DUE_SOON_WORKING_DAYS, _calendar, _working_days_left, obligation_dict, violation_dict
 
 OVERDUE_STATE, SOON, OPEN_STATE, OK = "overdue", "soon", "open", "ok"
 MAX_RESOURCE_OBLIGATIONS = 200  # one resource's page shows its latest obligations (a daily one owes ~250 a year)
@@ -145,12 +145,20 @@ def _held_dict(row, now: datetime) -> dict[str, Any]:
             "reason": row["reason"], "event": row["event"]}
 
 
+HELD_ORDER = ((t.held_events.c.event_time, False), (t.held_events.c.source, False), (t.held_events.c.event_id, False))
+
+
 def list_unmatched(session, now: datetime, *, department: str | None = None, limit: int = 100,
-                   offset: int = 0) -> dict[str, Any]:
-    """Activities whose resource has not appeared in the register within the policy's wait, oldest first."""
+                   offset: int = 0, after: str | None = None) -> dict[str, Any]:
+    """Activities whose resource has not appeared in the register within the policy's wait, oldest first.
+
+    ``total`` is a count (held events are few: they wait for their resource to enter the register)."""
     h = t.held_events.c
     conditions = [h.unmatched_at <= now]
     if department is not None:
         conditions.append(h.department == department)
-    total, rows = _page(session, t.held_events, conditions, (h.event_time, h.source, h.event_id), limit, offset)
-    return {"unmatched": [_held_dict(row, now) for row in rows], "total": total, "limit": limit, "offset": offset}
+    total = paging.count(session, t.held_events, conditions)
+    rows, cursor = paging.page_rows(session, t.held_events, conditions, HELD_ORDER, limit=limit, offset=offset,
+                                    after=after)
+    return {"unmatched": [_held_dict(row, now) for row in rows], "total": total, "limit": limit, "offset": offset,
+            "next": cursor}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
 _JSON = json.JSONEncoder()  # what json.dumps uses with its defaults
@@ -66,6 +68,9 @@ def create_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         if parsed.get_driver_name() == "psycopg2":
+            # A server that accepts the connection and then says nothing (a stalled network) is an error after
+            # this long, not a wait for ever (libpq's connect_timeout, seconds).
+            kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
             # UPDATE executemany (outbox marks, obligation state) in pages instead of one
             # round trip per row; INSERTs are batched into multi-row VALUES either way.
             kwargs.setdefault("executemany_mode", "values_plus_batch")
@@ -83,6 +88,9 @@ def create_engine(url: str, **kwargs) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Scale (issue 13): the default 2 MB page cache makes every insert into a large index read its pages
+        # back from the OS; a larger one keeps the indexes' upper levels and recent leaves in memory.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -96,6 +104,7 @@ def create_engine(url: str, **kwargs) -> Engine:
 
 
 WRITE_OPTION = "catalog_tracker_writes"
+SQLITE_CACHE_KIB = int(os.environ.get("TRACKER_SQLITE_CACHE_KIB", "262144"))  # per connection, allocated as used
 
 
 def _use_wal(dbapi_connection) -> None:

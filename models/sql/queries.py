@@ -21,8 +21,10 @@ from models.departments import DepartmentRegistry
 from models.evaluation import Tally
 from models.evaluation import as_of as evaluation_as_of
 from models.evaluation import outcome as evaluation_outcome
-from models.obligations import COMPLETED, OPEN, OVERDUE, counts_as_overdue, past_deadline
+from models.obligations import COMPLETED, OPEN, OVERDUE, past_deadline
+from models.sql import paging
 from models.sql import tables as t
+from models.sql.counts import on_time_value
 
 DUE_SOON_WORKING_DAYS = 3
 
@@ -89,31 +91,48 @@ def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry
     return result
 
 
-def _page(session, table: sa.Table, conditions: list, order_by: tuple, limit: int, offset: int) -> tuple[int, list]:
-    """How many rows match ``conditions`` in all, and the rows of one page in ``order_by`` order."""
-    total = session.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
-    rows = session.execute(sa.select(table).where(*conditions).order_by(*order_by)
-                           .limit(limit).offset(offset)).mappings().all()
-    return total, rows
+OBLIGATION_ORDER = ((t.obligations.c.due_date, False), (t.obligations.c.id, False))
+VIOLATION_ORDER = ((t.violations.c.detected_at, True), (t.violations.c.id, False))
+
+
+def _counted(session, table: sa.Table, conditions: list):
+    return int(session.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.n), 0)).where(*conditions))
+               .scalar_one())
 
 
 def list_obligations(session, *, department: str | None = None, status: str | None = None,
                      due_from: date | None = None, due_to: date | None = None, limit: int = 100, offset: int = 0,
-                     now: datetime | None = None, calendar=None, registry=None) -> dict[str, Any]:
+                     after: str | None = None, now: datetime | None = None, calendar=None,
+                     registry=None) -> dict[str, Any]:
+    """One page of obligations in (due_date, id) order, its exact ``total`` and the ``next`` page's cursor.
+
+    ``after`` (a ``next`` of an earlier page) starts the page after that page's last row; ``offset`` skips
+    rows from there. The total comes from ``obligation_counts`` (O(departments x years)) when the filter is
+    department and/or status; with a due-date range it is a count over the index of that filter's rows
+    (``ix_obligations_*_due``), so it costs in proportion to the rows in the range, not to the table.
+    """
     c = t.obligations.c
     conditions = []
     if department is not None:
         conditions.append(c.department == department)
     if status is not None:
         conditions.append(c.status == status)
+    if due_from is None and due_to is None:
+        oc = t.obligation_counts.c
+        total = _counted(session, t.obligation_counts,
+                         [oc.department == department] * (department is not None)
+                         + [oc.status == status] * (status is not None))
     if due_from is not None:
         conditions.append(c.due_date >= due_from)
     if due_to is not None:
         conditions.append(c.due_date <= due_to)
-    total, rows = _page(session, t.obligations, conditions, (c.due_date, c.id), limit, offset)
+    if due_from is not None or due_to is not None:
+        total = paging.count(session, t.obligations, conditions)
+    rows, cursor = paging.page_rows(session, t.obligations, conditions, OBLIGATION_ORDER, limit=limit,
+                                    offset=offset, after=after)
     cal = _calendar(calendar) if now is not None else None
     return {"obligations": [obligation_dict(r, now=now, calendar=cal, registry=registry) for r in rows],
-            "total": total, "limit": limit, "offset": offset}
+            "total": total, "limit": limit, "offset": offset, "next": cursor}
 
 
 def get_obligation(session, obligation_id: str, *, now: datetime | None = None, calendar=None,
@@ -163,61 +182,98 @@ def violation_dict(row, registry=None) -> dict[str, Any]:
 
 
 def list_violations(session, department: str | None = None, rule: str | None = None, *, limit: int = 100,
-                    offset: int = 0, registry=None) -> dict[str, Any]:
+                    offset: int = 0, after: str | None = None, registry=None) -> dict[str, Any]:
+    """One page of violations, newest first (detected_at desc, id), the exact ``total`` from
+    ``violation_counts`` (O(departments x years)) and the ``next`` page's cursor (see ``list_obligations``)."""
     c = t.violations.c
-    conditions = []
+    vc = t.violation_counts.c
+    conditions, counted = [], []
     if department is not None:
         conditions.append(c.department == department)
+        counted.append(vc.department == department)
     if rule is not None:
         conditions.append(c.rule == rule)
-    total, rows = _page(session, t.violations, conditions, (c.detected_at.desc(), c.id), limit, offset)
+        counted.append(vc.rule == rule)
+    total = _counted(session, t.violation_counts, counted)
+    rows, cursor = paging.page_rows(session, t.violations, conditions, VIOLATION_ORDER, limit=limit,
+                                    offset=offset, after=after)
     return {"violations": [violation_dict(r, registry) for r in rows], "total": total, "limit": limit,
-            "offset": offset}
+            "offset": offset, "next": cursor}
 
 
-def list_unassessed(session, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    c = t.unassessed_events.c
-    total, rows = _page(session, t.unassessed_events, [], (c.recorded_at, c.source, c.event_id), limit, offset)
+UNASSESSED_ORDER = ((t.unassessed_events.c.recorded_at, False), (t.unassessed_events.c.source, False),
+                    (t.unassessed_events.c.event_id, False))
+
+
+def list_unassessed(session, *, limit: int = 100, offset: int = 0, after: str | None = None) -> dict[str, Any]:
+    """One page of the events no rule could assess, oldest first; ``total`` is a count (these are few)."""
+    total = paging.count(session, t.unassessed_events, [])
+    rows, cursor = paging.page_rows(session, t.unassessed_events, [], UNASSESSED_ORDER, limit=limit, offset=offset,
+                                    after=after)
     return {"unassessed": [{"source": r["source"], "event_id": r["event_id"], "type": r["type"],
                             "start_day": r["start_day"], "departments": list(r["departments"]),
                             "reason": r["reason"], "recorded_at": r["recorded_at"], "event": r["event"]}
                            for r in rows],
-            "total": total, "limit": limit, "offset": offset}
+            "total": total, "limit": limit, "offset": offset, "next": cursor}
 
 
 def list_departments(registry: DepartmentRegistry) -> list[dict[str, Any]]:
     return [d.to_dict() for d in registry]
 
 
+def _due_soon_horizon(calendar, now: datetime) -> date | None:
+    """The first due date more than DUE_SOON_WORKING_DAYS working days away (None outside the calendar)."""
+    try:
+        return calendar.add_working_days(now.astimezone(SHANGHAI).date(), DUE_SOON_WORKING_DAYS + 1)
+    except ValueError:
+        return None
+
+
 def department_summary(session, registry: DepartmentRegistry, code: str, now: datetime,
                        calendar=None) -> dict[str, Any] | None:
+    """A department's figures now: from ``obligation_counts`` and ``violation_counts`` (O(years x kinds)),
+    plus two indexed reads that depend on ``now``: the open obligations already past their deadline that no
+    tick has marked overdue yet (``ix_obligations_due_end``: as many as the tick has not reached), and the
+    open ones due within DUE_SOON_WORKING_DAYS working days (``ix_obligations_department_status_due``: as
+    many as fall due in the next days: a count below the first due date that is not "soon")."""
     department = registry.get(code)
     if department is None:
         return None
     cal = _calendar(calendar)
-    c = t.obligations.c
+    oc = t.obligation_counts.c
     counts = Counter()
-    for row in session.execute(sa.select(c.status, c.on_time, c.due_date, c.due_end)
-                               .where(c.department == code)).mappings():
-        if row["status"] == COMPLETED:
-            counts["completed_on_time" if row["on_time"] else "completed_late"] += 1
-        elif counts_as_overdue(row["status"], past_deadline(row["due_end"], now)):
-            counts["overdue"] += 1
-        elif row["status"] == OPEN:
-            counts["open"] += 1
-            left = _working_days_left(cal, now, row["due_date"])
+    for status, on_time, n in session.execute(sa.select(oc.status, oc.on_time, sa.func.sum(oc.n))
+                                              .where(oc.department == code).group_by(oc.status, oc.on_time)):
+        if status == COMPLETED:
+            counts["completed_on_time" if on_time_value(on_time) else "completed_late"] += int(n)
+        elif status in (OPEN, OVERDUE):
+            counts[status] += int(n)
+    c = t.obligations.c
+    not_yet_marked = session.execute(sa.select(sa.func.count()).select_from(t.obligations).where(
+        c.status == OPEN, c.due_end <= now, c.department == code)).scalar_one()
+    counts[OPEN] -= not_yet_marked
+    counts[OVERDUE] += not_yet_marked
+    soon = [c.department == code, c.status == OPEN, c.due_end > now]
+    horizon = _due_soon_horizon(cal, now)
+    if horizon is not None:  # working days left grow with the due date: due before the horizon <=> due soon
+        counts["due_soon"] = session.execute(sa.select(sa.func.count()).select_from(t.obligations)
+                                             .where(*soon, c.due_date < horizon)).scalar_one()
+    else:  # near the end of the calendar's range: ask it about each one
+        for due_date, in session.execute(sa.select(c.due_date).where(*soon)):
+            left = _working_days_left(cal, now, due_date)
             if left is not None and left <= DUE_SOON_WORKING_DAYS:
                 counts["due_soon"] += 1
-    v = t.violations.c
-    by_rule = dict(session.execute(sa.select(v.rule, sa.func.count()).where(v.department == code)
-                                   .group_by(v.rule)).all())
+    vc = t.violation_counts.c
+    by_rule = {rule: int(n) for rule, n in session.execute(
+        sa.select(vc.rule, sa.func.sum(vc.n)).where(vc.department == code).group_by(vc.rule).order_by(vc.rule))
+        if n}
     rm = t.reminders.c
     reminders = [{"obligation_id": r["obligation_id"], "stage": r["stage"], "sent_at": r["sent_at"],
                   "due_date": r["due_date"], "working_days_left": r["working_days_left"]}
                  for r in session.execute(sa.select(t.reminders).where(rm.department == code)
                                           .order_by(rm.sent_at.desc()).limit(20)).mappings()]
     figures = {key: counts.get(key, 0) for key in
-               ("open", "due_soon", "overdue", "completed_on_time", "completed_late")}
+               (OPEN, "due_soon", OVERDUE, "completed_on_time", "completed_late")}
     return {"department": department.to_dict(), "code": code, "name": department.name, **figures,
             "counts": figures, "violations": sum(by_rule.values()), "violations_by_rule": by_rule,
             "reminders": reminders, "as_of": now}
@@ -264,27 +320,45 @@ def evaluation(session, registry: DepartmentRegistry, year: int, now: datetime |
     ``as_of``: ``now`` while the year runs, the end of the year once it is
     over (so the API and the CLI give the same report of a past year
     whenever they are asked). The arithmetic is ``models.evaluation``'s.
+
+    Read from the maintained counts (``obligation_counts``, ``violation_counts``, ``violation_article_counts``
+    of ``year``: O(departments x kinds)), plus one indexed count of the year's obligations still open past
+    their deadline at ``as_of`` (``ix_obligations_due_end``; as many as no tick has marked overdue yet), which
+    count as overdue, not open.
     """
     at = evaluation_as_of(year, now)
+    oc = t.obligation_counts.c
     c = t.obligations.c
     first, last = date(year, 1, 1), date(year, 12, 31)
-    past_deadline = sa.case((c.due_end <= at, True), else_=False).label("past_deadline")
-    query = (sa.select(c.department, c.kind, c.status, c.on_time, past_deadline, sa.func.count().label("n"),
-                       sa.func.coalesce(sa.func.sum(c.working_days_taken), 0).label("taken_sum"),
-                       sa.func.count(c.working_days_taken).label("taken_count"))
-             .where(c.start_day >= first, c.start_day <= last)
-             .group_by(c.department, c.kind, c.status, c.on_time, past_deadline))
+    past = {(row[0], row[1]): row[2] for row in session.execute(
+        sa.select(c.department, c.kind, sa.func.count()).where(c.status == OPEN, c.due_end <= at,
+                                                                c.start_day >= first, c.start_day <= last)
+        .group_by(c.department, c.kind))}
     tally = Tally()
-    for row in session.execute(query).mappings():  # grouped in SQL: one row per kind of outcome
-        tally.add_obligations(row["department"], status=row["status"], on_time=row["on_time"],
-                              past_deadline=bool(row["past_deadline"]), count=row["n"],
-                              taken_sum=row["taken_sum"], taken_count=row["taken_count"], kind=row["kind"])
+    for row in session.execute(sa.select(oc.department, oc.kind, oc.status, oc.on_time, oc.n, oc.taken_sum,
+                                         oc.taken_count).where(oc.year == year)
+                               .order_by(oc.department, oc.kind, oc.status, oc.on_time)).mappings():
+        n = int(row["n"])
+        if n == 0:
+            continue
+        if row["status"] == OPEN:
+            moved = min(n, past.get((row["department"], row["kind"]), 0))
+            if moved:
+                past[(row["department"], row["kind"])] -= moved
+                tally.add_obligations(row["department"], status=OPEN, on_time=None, past_deadline=True,
+                                      count=moved, kind=row["kind"])
+            n -= moved
+        if n:
+            tally.add_obligations(row["department"], status=row["status"], on_time=on_time_value(row["on_time"]),
+                                  past_deadline=False, count=n, taken_sum=int(row["taken_sum"]),
+                                  taken_count=int(row["taken_count"]), kind=row["kind"])
     for department, resources in catalog_sizes(session, at):
         tally.add_catalog_size(department, resources)
-    v = t.violations.c
-    for row in session.execute(sa.select(v.department, v.rule, v.articles)
-                               .where(v.event_day >= first, v.event_day <= last)).mappings():
-        tally.add_violation(row["department"], row["rule"], row["articles"])
+    for table, column in ((t.violation_counts, "rule"), (t.violation_article_counts, "article")):
+        for department, name, n in session.execute(
+                sa.select(table.c.department, table.c[column], table.c.n).where(table.c.year == year, table.c.n > 0)
+                .order_by(table.c.department, table.c[column])):
+            tally.add_violation_count(department, **{column: name}, count=int(n))
     return tally.report(year, at, [(d.code, d.name) for d in registry])
 
 

@@ -23,6 +23,7 @@ from models.events import EVENT_REJECTED
 from models.obligations import OPEN, UNFINISHED, ConcurrentUpdate, Obligation
 from models.ports import AbstractRepository, AbstractUnitOfWork, HeldEvent, PendingResolution
 from models.sql import tables as t
+from models.sql.counts import CountChanges, obligation_key
 from models.sql.engine import (
     insert_ignoring_duplicates,
     insert_many_ignoring_duplicates,
@@ -32,6 +33,7 @@ from models.sql.engine import (
     write_connection,
 )
 from models.sql.outbox import headers_to_json
+from models.sql.reschedule import SqlRescheduleStore
 
 # ------------------------------------------------------------------ SQL adapter
 
@@ -60,6 +62,8 @@ def obligation_from_row(row) -> Obligation:
 _O = t.obligations.c
 _P = t.pending_resolutions.c
 _SELECT_OBLIGATIONS = sa.select(t.obligations)
+_COUNTED_BEFORE = sa.select(_O.department, _O.start_day, _O.kind, _O.status, _O.on_time, _O.working_days_taken) \
+    .where(_O.id == sa.bindparam("id"))
 # Statements built once: building a statement costs more than running it (see models.sql.engine).
 _UPDATE_OBLIGATION = sa.update(t.obligations).where(_O.id == sa.bindparam("b_id"),
                                                      _O.version == sa.bindparam("b_version"))
@@ -118,7 +122,7 @@ def held_from_row(row) -> HeldEvent:
                      row["event_time"], row["held_at"], row["unmatched_at"], row["reason"], row["event"], row["origin"])
 
 
-class SqlRepository(AbstractRepository):
+class SqlRepository(SqlRescheduleStore, AbstractRepository):
     """Obligation rows through SQLAlchemy Core, on one connection inside one transaction.
 
     History rows and outbox rows of the batch are written with one
@@ -141,6 +145,14 @@ class SqlRepository(AbstractRepository):
         self._entry_rows: list[dict] = []
         self._new_entry_keys: set[tuple[str, str]] = set()
         self._held_possible: dict[str, bool] = {}
+        # What each obligation read or written in this unit counts as (models.sql.counts), to move its count
+        # when it is saved: the version check makes the stored row the one read here.
+        self._counted: dict[str, tuple] = {}
+        self._counts = CountChanges()
+
+    def _remember(self, row) -> None:
+        self._counted[row["id"]] = (obligation_key(row["department"], row["start_day"], row["kind"], row["status"],
+                                                   row["on_time"]), row["working_days_taken"])
 
     def flush(self) -> None:
         self._flush_obligations()
@@ -154,10 +166,15 @@ class SqlRepository(AbstractRepository):
         if self._outbox:
             insert_many_ignoring_duplicates(self.conn, t.outbox, self._outbox)
             self._outbox = []
+        self._counts.apply(self.conn)  # last: see models.sql.counts on locking
 
     def _obligations(self, statement, **params) -> list[Obligation]:
         self._flush_obligations()
-        return [obligation_from_row(row) for row in self.conn.execute(statement, params).mappings()]
+        result = []
+        for row in self.conn.execute(statement, params).mappings():
+            self._remember(row)
+            result.append(obligation_from_row(row))
+        return result
 
     def mark_processed(self, source, event_id, event_type, at):
         return insert_ignoring_duplicates(self.conn, t.processed_events,
@@ -199,19 +216,40 @@ class SqlRepository(AbstractRepository):
         return True
 
     def _flush_obligations(self) -> None:
+        """Insert the buffered obligations; each one inserted counts once (``models.sql.counts``)."""
         if self._obligation_rows:
-            insert_many_ignoring_duplicates(self.conn, t.obligations, self._obligation_rows)
-            self._obligation_rows = []
+            rows, self._obligation_rows = self._obligation_rows, []
+            inserted: set[tuple] = set()
+            for start in range(0, len(rows), 500):
+                inserted |= insert_returning_new_keys(self.conn, t.obligations, rows[start:start + 500])
+            for row in rows:
+                if (row["id"],) in inserted:
+                    self._remember(row)
+                    key, taken = self._counted[row["id"]]
+                    self._counts.obligation(key, taken, +1)
 
     def save_obligation(self, obligation):
         row = obligation_to_row(obligation)
         del row["id"]
         row.update(version=obligation.version + 1, b_id=obligation.id, b_version=obligation.version)
         self._flush_obligations()
+        before = self._counted.get(obligation.id)
+        if before is None:  # not read through this unit: what the stored row counts as now
+            stored = self.conn.execute(_COUNTED_BEFORE, {"id": obligation.id}).mappings().first()
+            if stored is not None:
+                before = (obligation_key(stored["department"], stored["start_day"], stored["kind"],
+                                         stored["status"], stored["on_time"]), stored["working_days_taken"])
         result = self.conn.execute(_UPDATE_OBLIGATION, row)
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"obligation {obligation.id} changed since it was read")
         obligation.version += 1
+        after = (obligation_key(obligation.department, obligation.start_day, obligation.kind, obligation.status,
+                                obligation.on_time), obligation.working_days_taken)
+        if after != before:
+            if before is not None:
+                self._counts.obligation(before[0], before[1], -1)
+            self._counts.obligation(after[0], after[1], +1)
+        self._counted[obligation.id] = after
 
     def obligations_for_trigger(self, trigger_event_id, department, kind):
         return self._obligations(_BY_TRIGGER, trigger=trigger_event_id, department=department, kind=kind)
@@ -252,7 +290,7 @@ class SqlRepository(AbstractRepository):
             "due_date": reminder.due_date, "sent_at": reminder.sent_at})
 
     def add_violation(self, violation):
-        return insert_ignoring_duplicates(self.conn, t.violations, {
+        inserted = insert_ignoring_duplicates(self.conn, t.violations, {
             "id": violation.id, "rule": violation.rule, "article": violation.article,
             "articles": list(violation.articles), "department": violation.department,
             "obligation_id": violation.obligation_id, "trigger_event_id": violation.trigger_event_id,
@@ -260,6 +298,9 @@ class SqlRepository(AbstractRepository):
             "policy_id": violation.policy_id, "explanation": violation.explanation, "detail": violation.detail,
             "obligation": violation.obligation_kind, "resource_code": violation.resource_code,
             "period": violation.period})
+        if inserted:
+            self._counts.violation(violation.department, violation.event_day, violation.rule, violation.articles)
+        return inserted
 
     def add_outbox(self, message, now):
         if message.event_id in self._outbox_ids:

@@ -100,11 +100,18 @@ obligations = sa.Table(
 )
 sa.Index("ix_obligations_due_reminder", obligations.c.status, obligations.c.next_reminder_at)
 sa.Index("ix_obligations_due_end", obligations.c.status, obligations.c.due_end)
-sa.Index("ix_obligations_department", obligations.c.department, obligations.c.status, obligations.c.due_date)
+# 0005: the list pages in (due_date, id) order under every filter (keyset and offset walk these indexes).
+sa.Index("ix_obligations_department_status_due", obligations.c.department, obligations.c.status,
+         obligations.c.due_date, obligations.c.id)
+sa.Index("ix_obligations_department_due", obligations.c.department, obligations.c.due_date, obligations.c.id)
+sa.Index("ix_obligations_status_due", obligations.c.status, obligations.c.due_date, obligations.c.id)
+sa.Index("ix_obligations_due", obligations.c.due_date, obligations.c.id)
 sa.Index("ix_obligations_trigger", obligations.c.trigger_event_id, obligations.c.department)
 sa.Index("ix_obligations_subject", obligations.c.kind, obligations.c.department, obligations.c.subject_ref)
 sa.Index("ix_obligations_start_day", obligations.c.start_day)
 sa.Index("ix_obligations_resource", obligations.c.department, obligations.c.resource_code, obligations.c.kind)
+# 0004: a reschedule's "open, due on or after a changed day, started before it" (models.sql.reschedule).
+sa.Index("ix_obligations_reschedule", obligations.c.status, obligations.c.due_date, obligations.c.start_day)
 
 obligation_history = sa.Table(
     "obligation_history", metadata,
@@ -134,7 +141,7 @@ violations = sa.Table(
     sa.Column("rule", sa.String(64), nullable=False),
     sa.Column("article", sa.String(64), nullable=False),
     sa.Column("articles", sa.JSON(), nullable=False),
-    sa.Column("department", sa.String(64), nullable=False, index=True),
+    sa.Column("department", sa.String(64), nullable=False),
     sa.Column("obligation_id", sa.String(64), nullable=True, index=True),
     sa.Column("trigger_event_id", sa.String(256), nullable=False),
     sa.Column("due_date", sa.Date(), nullable=True),
@@ -148,6 +155,13 @@ violations = sa.Table(
     sa.Column("period", sa.String(16), nullable=True),
 )
 sa.Index("ix_violations_resource", violations.c.department, violations.c.resource_code)
+# 0005: the list pages, newest first, under every filter (replace the single-column department index).
+sa.Index("ix_violations_detected", violations.c.detected_at.desc(), violations.c.id)
+sa.Index("ix_violations_department_detected", violations.c.department, violations.c.detected_at.desc(),
+         violations.c.id)
+sa.Index("ix_violations_rule_detected", violations.c.rule, violations.c.detected_at.desc(), violations.c.id)
+sa.Index("ix_violations_department_rule_detected", violations.c.department, violations.c.rule,
+         violations.c.detected_at.desc(), violations.c.id)
 
 pending_resolutions = sa.Table(
     "pending_resolutions", metadata,
@@ -169,6 +183,40 @@ unassessed_events = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("recorded_at", UTCDateTime(), nullable=False),
     sa.Column("event", sa.JSON(), nullable=False),
+)
+sa.Index("ix_unassessed_events_recorded", unassessed_events.c.recorded_at, unassessed_events.c.source,
+         unassessed_events.c.event_id)
+
+# ------------------------------------------------------------------ maintained counts (0005)
+# Written by ``models.sql.counts`` in the transaction of the change they count; read by the totals, the
+# department summary and the evaluation so those cost O(departments), not O(obligations).
+# ``on_time`` is 1, 0 or -1 (none: not completed), so it can be part of the key on every backend.
+obligation_counts = sa.Table(
+    "obligation_counts", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),  # of start_day: the evaluation's year
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("on_time", sa.SmallInteger(), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+    sa.Column("taken_sum", sa.BigInteger(), nullable=False),  # sum of working_days_taken (where not null)
+    sa.Column("taken_count", sa.BigInteger(), nullable=False),  # rows with working_days_taken not null
+)
+
+violation_counts = sa.Table(
+    "violation_counts", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),  # of event_day: the evaluation's year
+    sa.Column("rule", sa.String(64), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)
+
+violation_article_counts = sa.Table(
+    "violation_article_counts", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("article", sa.String(64), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
 )
 
 # ------------------------------------------------------------------ the catalog register (0003)
@@ -259,6 +307,34 @@ outbox = sa.Table(
 )
 sa.Index("ix_outbox_pending", outbox.c.sent, outbox.c.id)
 sa.Index("ix_outbox_topic_partition", outbox.c.topic, outbox.c.partition, outbox.c.offset)
+
+# 0004: rescheduling after a calendar change (models.rescheduling): the jobs, each with the calendar it brings
+# the obligations to (the last finished one's is the calendar they agree with), and the queue of a running job.
+reschedule_jobs = sa.Table(
+    "reschedule_jobs", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("calendar_first_day", sa.Date(), nullable=False),
+    sa.Column("calendar_working", sa.LargeBinary(), nullable=False),
+    sa.Column("calendar_unsettled", sa.LargeBinary(), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("changed", sa.JSON(), nullable=True),
+    sa.Column("candidates", sa.Integer(), nullable=False),
+    sa.Column("examined", sa.Integer(), nullable=False),
+    sa.Column("moved", sa.Integer(), nullable=False),
+    sa.Column("pages", sa.Integer(), nullable=False),
+    sa.Column("cursor", sa.String(64), nullable=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+reschedule_candidates = sa.Table(
+    "reschedule_candidates", metadata,
+    sa.Column("job_id", sa.Integer(), primary_key=True),
+    sa.Column("obligation_id", sa.String(64), primary_key=True),
+)
 
 leases = sa.Table(
     "leases", metadata,

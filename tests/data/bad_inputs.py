@@ -161,7 +161,8 @@ _STRUCTURED_CASES: list[tuple[str, str, Any, str]] = [
      "data.catalog_version contains a control character (\\u007f)"),
     ("C1 control in data.title", REG, _text(REG, '"title": "', '"title": "\\u0085'),
      "data.title contains a control character (\\u0085)"),
-    ("raw NUL byte in the value", REG, _text(REG, '"title": "', '"title": "\x00'), "is not JSON"),
+    ("raw NUL byte in the value", REG, _text(REG, '"title": "', '"title": "\x00'),
+     "is not JSON: Invalid control character at line"),
     # -------- sizes
     ("oversized message", REG, _edited(REG, _set("长" * 30_000, "data", "title")), "oversized value: the message has"),
     ("oversized data.title", REG, _edited(REG, _set("x" * 1001, "data", "title")),

@@ -138,12 +138,22 @@ def test_violations_unassessed_and_evaluation(api_context):
 def test_calendar_reload_reports_what_moved(api_context):
     status, body = call(api_context, "POST", "/api/calendar/reload", WRITE)
     assert status == 200
-    assert body == {"reloaded": True, "rescheduled": 0, "years_now_official": [], "years_now_provisional": []}
+    job = body.pop("job")
+    assert body == {"reloaded": True, "rescheduled": 0, "examined": 0, "changed_days": 0,
+                    "years_now_official": [], "years_now_provisional": []}
+    status, state = call(api_context, "GET", "/api/calendar/reschedule")
+    assert status == 200 and state["job"]["id"] == job and state["job"]["state"] == "done"
+    assert (state["job"]["candidates"], state["job"]["moved"], state["job"]["changed"]) == (0, 0, [])
+    body = call(api_context, "POST", "/api/calendar/reload", WRITE)[1]
+    assert (body["job"], body["examined"]) == (None, 0)  # the same calendar again: nothing to examine, no job
 
 
 def test_unknown_api_path_is_json_404(api_context):
     status, body = call(api_context, "GET", "/api/nothing-here")
     assert status == 404 and body["status"] == 404
+
+
+OUTSIDE_API = {"/metrics", "/healthz", "/readyz"}  # served beside /api/ (Prometheus and orchestrators expect them)
 
 
 def test_openapi_describes_every_api_route(api_context):
@@ -154,7 +164,7 @@ def test_openapi_describes_every_api_route(api_context):
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource else {}
         path = info.get("path") or info.get("formatter")
-        if path and path.startswith("/api/") and route.method != "HEAD":
+        if path and (path.startswith("/api/") or path in OUTSIDE_API) and route.method != "HEAD":
             served.add((path, route.method.lower()))
     described = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert served == described
@@ -186,7 +196,9 @@ def test_calendar_reload_with_a_new_notice_reschedules_open_obligations(database
     assert status == 200 and body["years_now_official"] == [2026]
     after = call(context, "GET", "/api/obligations?department=jyj")[1]["obligations"][0]
     assert after["provisional"] is False
-    assert body["rescheduled"] == 1
+    assert body["rescheduled"] == 1 and body["examined"] == 1 and body["changed_days"] > 0
+    job = call(context, "GET", "/api/calendar/reschedule")[1]["job"]
+    assert (job["id"], job["state"], job["examined"], job["moved"]) == (body["job"], "done", 1, 1)
     context.engine.dispose()
 
 

@@ -102,8 +102,8 @@ def test_an_obligation_across_late_december_is_provisional_and_moves_once_with_t
 
     publish_2027(calendar_dir)
     old, new = calendar.reload()
-    assert tracker.reschedule_for_calendar(old, new) == 2
-    assert tracker.reschedule_for_calendar(old, new) == 0  # nothing twice
+    assert tracker.reschedule_for_calendar(old, new).moved == 2
+    assert tracker.reschedule_for_calendar(old, new).moved == 0  # nothing twice
 
     after = obligations(engine)
     assert (after["jyj"]["due_date"], after["jyj"]["provisional"]) == (date(2026, 12, 30), False)  # 26th worked

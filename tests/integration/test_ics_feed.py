@@ -85,7 +85,7 @@ def test_a_rescheduled_deadline_moves_its_event_and_a_completed_one_leaves(world
     text = NOTICE_2026.read_text(encoding="utf-8").replace(", 2026-10-10]", "]")  # the notice moves them
     (calendar_dir / "2026.yaml").write_text(text, encoding="utf-8")
     old, new = calendar.reload()
-    assert parts.tracker.reschedule_for_calendar(old, new) == 3
+    assert parts.tracker.reschedule_for_calendar(old, new).moved == 3
     after = events_of(get(context, "/api/departments/jyj/deadlines.ics")[2])
     assert set(after) == set(before)  # the same UIDs: moved, not duplicated
     for uid, event in after.items():

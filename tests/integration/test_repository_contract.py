@@ -23,7 +23,7 @@ import pytest
 from models import messages
 from models.catalog import REMOVED, CatalogEntry
 from models.obligations import CANCELLED, COMPLETED, OPEN, OVERDUE, ConcurrentUpdate, Obligation
-from models.ports import CatalogHistory, HeldEvent, PendingResolution, Unassessed
+from models.ports import CatalogHistory, HeldEvent, PendingResolution, RescheduleJob, Unassessed
 from models.reminders import Reminder
 from models.violations import Violation
 from streams.ingest import KafkaOrigin
@@ -41,6 +41,11 @@ def obligation(id: str, **changes) -> Obligation:
                   reminder_time="09:00", opened_at=NOW, next_reminder_at=shanghai(2026, 3, 16, 9))
     values.update(changes)
     return Obligation(**values)
+
+
+def reschedule_job(changed=()) -> RescheduleJob:
+    return RescheduleJob(None, "running", date(2026, 1, 1), b"\x01\x00\x01", b"\x00\x00\x01", "f" * 64,
+                         changed, NOW, NOW)
 
 
 def pending(update_event_id: str, submitted_at: datetime, department: str = "jyj",
@@ -536,6 +541,107 @@ class RepositoryContract:
         self.committed(lambda repo: repo.add_obligation(stored))
         [back] = self.read(lambda repo: repo.obligations_for_subject("data-aggregation", "jyj", "R-1/2026-W14"))
         assert back == stored
+
+
+    # ------------------------------------------------------------ rescheduling (issue 13)
+
+    def test_reschedule_candidates_are_the_open_intervals_containing_a_changed_day(self):
+        from models.rescheduling import interval_touches
+
+        d = date
+        shapes = {  # id: (start_day, due_date, status)
+            "a-start-on-run": (d(2026, 3, 10), d(2026, 3, 31), OPEN),  # start on the run's only day: out
+            "b-due-on-run": (d(2026, 2, 20), d(2026, 3, 10), OPEN),  # due on it: in
+            "c-due-before": (d(2026, 2, 20), d(2026, 3, 9), OPEN),  # just before: out
+            "d-across": (d(2026, 3, 1), d(2026, 3, 20), OPEN),
+            "e-closed": (d(2026, 3, 1), d(2026, 3, 20), COMPLETED),  # not open: out
+            "f-second-run": (d(2026, 4, 2), d(2026, 4, 3), OPEN),  # ends on the first day of the second run
+            "g-between": (d(2026, 3, 11), d(2026, 4, 3), OPEN),  # after run 1, due on run 2's first day
+            "g-short": (d(2026, 3, 11), d(2026, 4, 2), OPEN),  # after run 1, due the day before run 2: out
+            "j-both": (d(2026, 3, 1), d(2026, 4, 10), OPEN),  # over both runs: once
+            "h-late": (d(2026, 4, 5), d(2026, 4, 30), OPEN),  # starts on run 2's last day: out
+            "i-in-run": (d(2026, 4, 3), d(2026, 4, 4), OPEN),  # both ends inside run 2
+        }
+        runs = ((d(2026, 3, 10), d(2026, 3, 10)), (d(2026, 4, 3), d(2026, 4, 5)))
+        for ob_id, (start, due, status) in shapes.items():
+            self.committed(lambda repo: repo.add_obligation(obligation(ob_id, start_day=start, due_date=due,
+                                                                       status=status)))
+        expected = sorted(i for i, (start, due, status) in shapes.items()
+                          if status == OPEN and interval_touches(start, due, runs))
+        assert expected == ["b-due-on-run", "d-across", "f-second-run", "g-between", "i-in-run", "j-both"]
+        job = reschedule_job()
+        self.committed(lambda repo: repo.add_reschedule_job(job))
+        assert self.committed(lambda repo: repo.queue_reschedule_candidates(job.id, runs)) == len(expected)
+        first, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, None, 2))
+        assert [o.id for o in first] == expected[:2] and cursor == expected[1] and first[0].due_date == d(2026, 3, 10)
+        rest, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10))
+        assert [o.id for o in rest] == expected[2:] and cursor == expected[-1]
+        assert self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10)) == ([], None)
+        every = reschedule_job()
+        self.committed(lambda repo: repo.add_reschedule_job(every))
+        assert every.id > job.id
+        assert self.committed(lambda repo: repo.queue_reschedule_candidates(every.id, None)) == 10
+        self.committed(lambda repo: repo.drop_reschedule_candidates(job.id))
+        assert self.read(lambda repo: repo.reschedule_candidates(job.id, None, 10)) == ([], None)
+        assert len(self.read(lambda repo: repo.reschedule_candidates(every.id, None, 20))[0]) == 10
+
+    def test_a_candidate_closed_after_it_was_queued_is_skipped(self):
+        self.committed(lambda repo: repo.add_obligation(obligation("ob-1")))
+        self.committed(lambda repo: repo.add_obligation(obligation("ob-2")))
+        job = reschedule_job()
+        self.committed(lambda repo: repo.add_reschedule_job(job))
+        self.committed(lambda repo: repo.queue_reschedule_candidates(job.id, None))
+
+        def close(repo):
+            ob = repo.open_obligations()[0]
+            ob.status = COMPLETED
+            repo.save_obligation(ob)
+
+        self.committed(close)
+        page, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, None, 1))
+        assert (page, cursor) == ([], "ob-1")  # looked at, not open: skipped, the cursor moves past it
+        page, cursor = self.read(lambda repo: repo.reschedule_candidates(job.id, cursor, 10))
+        assert ([o.id for o in page], cursor) == (["ob-2"], "ob-2")
+
+    def test_reschedule_jobs_keep_their_progress_and_their_calendar_and_refuse_a_stale_write(self):
+        job = reschedule_job(changed=((date(2026, 3, 10), date(2026, 3, 12)),))
+        self.committed(lambda repo: repo.add_reschedule_job(job))
+        assert self.read(lambda repo: repo.latest_reschedule_job()) == job
+        job.examined, job.moved, job.pages, job.cursor = 5, 2, 1, "ob-5"
+        self.committed(lambda repo: repo.save_reschedule_job(job))
+        stored = self.read(lambda repo: repo.latest_reschedule_job())
+        assert stored == job and stored.version == 1 and stored.calendar_working == b"\x01\x00\x01"
+        stale = reschedule_job()
+        stale.id = job.id
+        with pytest.raises(ConcurrentUpdate):
+            self.committed(lambda repo: repo.save_reschedule_job(stale))
+        with self.new_uow() as uow:  # not committed: gone
+            uow.repo.add_reschedule_job(reschedule_job(changed=None))
+        assert self.read(lambda repo: repo.latest_reschedule_job()).id == job.id
+        unknown = reschedule_job(changed=None)
+        self.committed(lambda repo: repo.add_reschedule_job(unknown))
+        assert self.read(lambda repo: repo.latest_reschedule_job()).changed is None
+
+    def test_saving_a_rescheduled_page_writes_each_and_refuses_a_stale_one(self):
+        for ob_id in ("ob-1", "ob-2"):
+            self.committed(lambda repo: repo.add_obligation(obligation(ob_id)))
+        job = reschedule_job()
+        self.committed(lambda repo: repo.add_reschedule_job(job))
+        self.committed(lambda repo: repo.queue_reschedule_candidates(job.id, None))
+
+        def move(repo):
+            page, _ = repo.reschedule_candidates(job.id, None, 10)
+            for ob in page:
+                ob.due_date, ob.due_end, ob.provisional = date(2026, 3, 24), shanghai(2026, 3, 25), True
+            repo.save_rescheduled(page)
+            return page
+
+        page = self.committed(move)
+        assert [o.version for o in page] == [1, 1]
+        stored = self.read(lambda repo: repo.open_obligations())
+        assert [(o.due_date, o.provisional, o.version) for o in stored] == [(date(2026, 3, 24), True, 1)] * 2
+        with pytest.raises(ConcurrentUpdate):
+            self.committed(lambda repo: repo.save_rescheduled([obligation("ob-1")]))  # read at version 0
 
 
 class TestFakeRepository(RepositoryContract):

@@ -66,8 +66,8 @@ def test_notice_moves_open_deadlines_once_and_reminders_follow(world):
     # The official notice differs from the extrapolation: 2026-10-10 is not a make-up working day.
     publish_notice(calendar_dir, without_make_up_day="2026-10-10")
     old, new = calendar.reload()
-    assert tracker.reschedule_for_calendar(old, new) == 2
-    assert tracker.reschedule_for_calendar(old, new) == 0  # already moved: nothing twice
+    assert tracker.reschedule_for_calendar(old, new).moved == 2
+    assert tracker.reschedule_for_calendar(old, new).moved == 0  # already moved: nothing twice
 
     after = {r["department"]: r for r in load(engine, t.obligations)}
     assert after["jyj"]["due_date"] == calendar.add_working_days(old_due, 1) and not after["jyj"]["provisional"]
@@ -98,6 +98,6 @@ def test_a_notice_that_only_confirms_clears_the_provisional_flag(world):
     due = load(engine, t.obligations)[0]["due_date"]
     publish_notice(calendar_dir)
     old, new = calendar.reload()
-    assert tracker.reschedule_for_calendar(old, new) == 1
+    assert tracker.reschedule_for_calendar(old, new).moved == 1
     row = load(engine, t.obligations)[0]
     assert (row["due_date"], row["provisional"]) == (due, False)

@@ -15,6 +15,7 @@ import calendars
 from calendars import missing_notice_warning
 from calendars.sources import DEFAULT_CALENDAR_DIR
 from models.clock import ManualClock
+from models.rescheduling import RescheduleResult
 from streams.calendar_watch import CalendarWatcher, DailyNoticeWarning
 from tests.fakes import shanghai
 
@@ -125,7 +126,7 @@ def test_the_calendar_watcher_runs_the_daily_check_after_reloading(calendar_dir)
     live = calendars.LiveCalendar(calendar_dir)
     clock = ManualClock(shanghai(2026, 12, 1, 9))
     seen = []
-    watcher = CalendarWatcher(live, lambda before, after: 0, DailyNoticeWarning(
+    watcher = CalendarWatcher(live, lambda *changed: RescheduleResult(), DailyNoticeWarning(
         clock, lambda now: seen.append(missing_notice_warning(now.date(), live)) or None))
     (calendar_dir / "2027.yaml").write_text(
         "year: 2027\nnotice:\n  document_number: 国办发明电〔2026〕99号（测试用，虚构）\n", encoding="utf-8")

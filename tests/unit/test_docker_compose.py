@@ -125,4 +125,38 @@ def test_the_api_service_needs_its_host_names_and_takes_its_tokens_from_the_envi
     assert security.may_read(PRODUCTION_ENV["TRACKER_READ_TOKEN"]) and not security.may_read(None)
     without_tokens = Settings.from_env(_env(compose["services"]["api"], {"TRACKER_ALLOWED_HOSTS": "tracker"}))
     assert (without_tokens.api_token, without_tokens.read_token) == ("", "")  # writes refused, reads open
-    assert "TRACKER_API_TOKEN" not in _env(compose["services"]["worker"])  # the worker serves no API
+    assert "TRACKER_API_TOKEN" not in _env(compose["services"]["worker"])  # the worker's API takes no writes
+
+
+@pytest.mark.parametrize("name", ["worker", "api"])
+def test_tracker_services_are_health_checked_by_the_readiness_probe_on_their_own_port(compose, name):
+    """``catalog-tracker probe ready`` (no curl in the image) asks GET /readyz on the port the service serves."""
+    from cli.api_client import base_url
+    from cli.probe import PATHS
+    from config.bootstrap import build_api_security
+
+    service = compose["services"][name]
+    check = service["healthcheck"]["test"]
+    assert check[0] == "CMD" and check[1] == "catalog-tracker"
+    args = build_parser().parse_args(check[2:])
+    assert (args.command, args.which, args.url) == ("probe", "ready", None) and PATHS[args.which] == "/readyz"
+    assert "--no-api" not in service["command"]  # the process serves the probes
+    settings = Settings.from_env(_env(service))
+    url = base_url(settings)
+    assert url == f"http://127.0.0.1:{settings.http_port}"  # inside the container, whatever it is bound to
+    assert build_api_security(settings).host_allowed(url.removeprefix("http://"))  # no 421 for the probe
+    timeout = int(service["healthcheck"]["timeout"].rstrip("s"))
+    assert timeout > args.timeout >= 1  # the probe gives up before docker does; /readyz answers within a second
+
+
+def test_the_worker_serves_metrics_inside_the_network_only(compose):
+    from config.bootstrap import build_api_security
+
+    worker = compose["services"]["worker"]
+    assert "ports" not in worker
+    settings = Settings.from_env(_env(worker))
+    security = build_api_security(settings)
+    assert security.host_allowed(f"worker:{settings.http_port}")  # Prometheus scrapes worker:8081/metrics
+    assert not security.host_allowed(f"tracker.yuhua.gov.cn:{settings.http_port}")
+    assert security.may_read(PRODUCTION_ENV["TRACKER_READ_TOKEN"]) and not security.may_read(None)
+    assert settings.http_port != Settings.from_env(_env(compose["services"]["api"])).http_port

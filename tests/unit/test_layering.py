@@ -17,7 +17,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTER_LIBRARIES = ("sqlalchemy", "alembic", "faust", "mode", "kafka", "aiokafka", "aiohttp", "psycopg2", "icalendar",
-                     "aiosmtpd")
+                     "aiosmtpd", "prometheus_client")
+# The only modules that speak Prometheus: the instruments (what is counted) and the /metrics route. The parts they
+# count (ingest, relay, tick, delivery runner) go through models.ports.MetricsPort.
+PROMETHEUS_MODULES = {"streams.instruments", "api.metrics"}
 PROJECT_PACKAGES = ("models", "calendars", "config", "streams", "api", "cli", "delivery")
 
 
@@ -139,3 +142,13 @@ def test_the_import_check_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
                                        "def g():\n    import sqlalchemy.orm\n")
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     assert chains_to("models.lazy", is_adapter_library) == [["models.lazy", "models.helper", "sqlalchemy"]]
+
+
+def test_only_the_instruments_and_the_metrics_route_import_prometheus():
+    modules = sorted(module_name(path) for package in PROJECT_PACKAGES for path in (REPO / package).rglob("*.py"))
+    direct = {module for module in modules if any(name.split(".")[0] == "prometheus_client"
+                                                  for name in imports_of(module))}
+    assert direct == PROMETHEUS_MODULES
+    runner = chains_to("delivery.runner", lambda name: name.split(".")[0] in ("prometheus_client", "streams", "api"))
+    assert not runner, "delivery/ counts through models.ports.MetricsPort:\n" + "\n".join(" -> ".join(c)
+                                                                                           for c in runner)

@@ -281,8 +281,8 @@ def test_reschedule_moves_open_obligations_once_and_keeps_sent_stages():
     h.feed(catalog_updated("c-1", "mzj", "2026-03-16T10:00:00+08:00"))
     official = WeekendCalendar(holidays={date(2026, 3, 19)})
     h.tracker.calendar = official
-    assert h.tracker.reschedule_for_calendar(provisional, official) == 1
-    assert h.tracker.reschedule_for_calendar(provisional, official) == 0
+    assert h.tracker.reschedule_for_calendar(provisional, official).moved == 1
+    assert h.tracker.reschedule_for_calendar(provisional, official).moved == 0
     jyj, = h.obligations(department="jyj")
     assert (jyj.due_date, jyj.provisional, jyj.stages_sent) == (date(2026, 3, 24), False, (5,))
     moved, = h.outbox(ev.OBLIGATION_RESCHEDULED)

@@ -94,16 +94,33 @@ class FakeLiveCalendar:
 
 
 def test_calendar_watcher_reloads_everywhere_and_reschedules_on_the_holder_only(caplog):
+    from models.rescheduling import RescheduleResult
     from streams.calendar_watch import CalendarWatcher
 
     calls = []
+    failures = []
+
+    def reschedule(*changed):
+        calls.append(changed)
+        if failures:
+            raise failures.pop()
+        return RescheduleResult(examined=4, moved=3 if changed else 0)
+
     calendar = FakeLiveCalendar()
-    watcher = CalendarWatcher(calendar, lambda before, after: calls.append((before, after)) or 3)
-    assert watcher.check(is_holder=True) == 0 and calls == []  # nothing changed
+    watcher = CalendarWatcher(calendar, reschedule)
+    assert watcher.check(is_holder=False) == 0 and calls == []  # not the holder: nothing to catch up
+    assert watcher.check(is_holder=True) == 0 and calls == [()]  # the holder compares with the stored calendar once
+    assert watcher.check(is_holder=True) == 0 and calls == [()]  # nothing changed since
     calendar.pending.append(("old", "new"))
-    assert watcher.check(is_holder=False) == 0 and calls == []  # reloaded, but not the holder
+    assert watcher.check(is_holder=False) == 0 and calls == [()]  # reloaded, but not the holder
     calendar.pending.append(("new", "newer"))
-    assert watcher.check(is_holder=True) == 3 and calls == [("new", "newer")]
+    assert watcher.check(is_holder=True) == 3 and calls == [(), ("new", "newer")]
+    failures.append(RuntimeError("database is locked"))
+    calendar.pending.append(("newer", "newest"))
+    assert watcher.check(is_holder=True) == 0  # failed: said, and the next check resumes it
+    assert watcher.check(is_holder=True) == 0 and calls[-1] == ()
+    assert any("database is locked" in r.getMessage() for r in caplog.records)
+    calls.clear()
     calendar.pending.extend([ValueError("2027.yaml line 3: bad date"), ValueError("2027.yaml line 3: bad date")])
     assert watcher.check(is_holder=True) == 0 and watcher.check(is_holder=True) == 0
     assert sum("bad date" in r.getMessage() for r in caplog.records) == 1  # said once, not every tick
