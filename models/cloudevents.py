@@ -332,12 +332,16 @@ def dumps(value: Any) -> str:
     return _COMPACT.encode(jsonable(value))
 
 
+class JsonObject(dict):
+    """A dict built of plain JSON values only (``envelope``'s): ``encode`` writes it without walking it again."""
+
+
 def envelope(type: str, id: str, source: str, time: datetime, data: Mapping[str, Any],
              subject: str | None = None) -> dict[str, Any]:
     """A structured-mode CloudEvent as a dict (``data`` made JSON-able)."""
-    event: dict[str, Any] = {"specversion": SPECVERSION, "id": id, "source": source, "type": type,
-                             "time": format_timestamp(time), "datacontenttype": JSON_CONTENT_TYPE,
-                             "data": jsonable(dict(data))}
+    event: dict[str, Any] = JsonObject(specversion=SPECVERSION, id=id, source=source, type=type,
+                                       time=format_timestamp(time), datacontenttype=JSON_CONTENT_TYPE,
+                                       data=jsonable(dict(data)))
     if subject is not None:
         event["subject"] = subject
     return event
@@ -345,6 +349,11 @@ def envelope(type: str, id: str, source: str, time: datetime, data: Mapping[str,
 
 def encode(event: Mapping[str, Any]) -> bytes:
     """Structured-mode bytes: compact UTF-8 JSON."""
+    if type(event) is JsonObject:
+        try:
+            return _COMPACT.encode(event).encode("utf-8")
+        except TypeError:  # something not JSON was put in it since: the general path below
+            pass
     return dumps(event).encode("utf-8")
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -196,11 +197,11 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, ignore_d
                      rows)
         return
     if conn.dialect.name == "sqlite":  # one prepared statement: SQLite runs it per row at no parsing cost
-        conn.exec_driver_sql(plan.sql, [tuple(row) for row in values])
+        conn.exec_driver_sql(plan.sql, values)
         return
     for start in range(0, len(values), plan.page_rows):
         page = values[start:start + plan.page_rows]
-        conn.exec_driver_sql(plan.multirow_sql(len(page)), tuple(value for row in page for value in row))
+        conn.exec_driver_sql(plan.multirow_sql(len(page)), tuple(chain.from_iterable(page)))
 
 
 class _InsertPlan:
@@ -212,18 +213,18 @@ class _InsertPlan:
         self.page_rows = page_rows  # rows per multi-row statement
 
 
-def _bound_values(plan: _InsertPlan, rows: list[dict]) -> list | None:
-    keys = plan.keys
-    try:
-        values = [[row[key] for key in keys] for row in rows if len(row) == len(keys)]
+def _bound_values(plan: _InsertPlan, rows: list[dict]) -> list[tuple] | None:
+    """Each row's bound values as a tuple in ``plan.keys`` order; None when a row has other keys."""
+    width = len(plan.keys)
+    if any(len(row) != width for row in rows):
+        return None
+    try:  # column by column: the processors run over whole columns (map), zip makes the rows' tuples
+        columns = [[row[key] for row in rows] for key in plan.keys]
     except KeyError:
         return None
-    if len(values) != len(rows):
-        return None
     for index, processor in plan.processors:
-        for row in values:
-            row[index] = processor(row[index])
-    return values
+        columns[index] = list(map(processor, columns[index]))
+    return list(zip(*columns))
 
 
 @lru_cache(maxsize=128)
@@ -273,7 +274,7 @@ def insert_returning_new_keys(conn: Connection, table: sa.Table, rows: list[dict
     for start in range(0, len(values), page_rows):
         page = values[start:start + page_rows]
         new |= {tuple(row) for row in conn.exec_driver_sql(plan.multirow_sql(len(page)) + returning,
-                                                           tuple(value for row in page for value in row))}
+                                                           tuple(chain.from_iterable(page)))}
     return new
 
 
