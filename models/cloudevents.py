@@ -65,8 +65,24 @@ def loads(value: bytes, what: str = "the message", where: str = "") -> Any:
         raise InvalidEvent(f"{what} is not JSON: {reason} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidEvent(f"{what} nests JSON deeper than {MAX_DEPTH} levels") from None
-    check_tree(decoded, where)
+    if not _plainly_fine(text):
+        check_tree(decoded, where)
     return decoded
+
+
+# Raw control characters but the JSON whitespace ones (tab, newline, carriage return), DEL, C1 controls.
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _plainly_fine(text: str) -> bool:
+    """True when no value decoded from the JSON ``text`` can fail ``check_tree``: a cheap look at the text.
+
+    Without a backslash no string can hold an escaped character; valid UTF-8 holds no lone surrogate; raw
+    control characters (but JSON whitespace, which ``json`` refuses inside strings) would have to be in a string;
+    and fewer than ``MAX_DEPTH`` brackets cannot nest deeper than that. Otherwise ``check_tree`` judges.
+    """
+    return ("\\" not in text and text.count("{") + text.count("[") <= MAX_DEPTH
+            and _RAW_CONTROL.search(text) is None)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -112,8 +128,13 @@ def check_tree(value: Any, where: str, depth: int = 0) -> None:
             check_tree(item, f"{where}[{i}]", depth + 1)
 
 
+_UNFIT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def check_text(text: str, name: str) -> None:
     """Text must be valid Unicode without control characters other than tab and newline."""
+    if _UNFIT.search(text) is None:  # one look for the usual text; the reason is found below otherwise
+        return
     surrogate = _SURROGATE.search(text)
     if surrogate:
         raise InvalidEvent(f"{name} contains a lone surrogate (\\u{ord(surrogate.group()):04x}) at character "
@@ -255,15 +276,35 @@ def json_kind(value: Any) -> str:
 
 # ------------------------------------------------------------------ encoding
 
+_STAMPS: dict[datetime, str] = {}  # instant -> its text: a batch's events share "now" and a few deadlines
+
+
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in Asia/Shanghai (+08:00), the zone every reader of this system works in."""
+    text = _STAMPS.get(value)  # aware datetimes are equal when they are the same instant: the same text
+    if text is not None:
+        return text
     if value.tzinfo is None:
         raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
-    return value.astimezone(SHANGHAI).isoformat()
+    text = value.astimezone(SHANGHAI).isoformat()
+    if len(_STAMPS) >= 4096:
+        _STAMPS.clear()
+    _STAMPS[value] = text
+    return text
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: instants as RFC 3339 +08:00, dates ISO 8601, tuples/sets as lists, dataclasses as objects."""
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first, by exact type (subclasses take the general path below)
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, datetime):
         return format_timestamp(value)
     if isinstance(value, date):
@@ -283,17 +324,24 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps builds one per call
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text with Chinese kept readable."""
-    return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(jsonable(value))
+
+
+class JsonObject(dict):
+    """A dict built of plain JSON values only (``envelope``'s): ``encode`` writes it without walking it again."""
 
 
 def envelope(type: str, id: str, source: str, time: datetime, data: Mapping[str, Any],
              subject: str | None = None) -> dict[str, Any]:
     """A structured-mode CloudEvent as a dict (``data`` made JSON-able)."""
-    event: dict[str, Any] = {"specversion": SPECVERSION, "id": id, "source": source, "type": type,
-                             "time": format_timestamp(time), "datacontenttype": JSON_CONTENT_TYPE,
-                             "data": jsonable(dict(data))}
+    event: dict[str, Any] = JsonObject(specversion=SPECVERSION, id=id, source=source, type=type,
+                                       time=format_timestamp(time), datacontenttype=JSON_CONTENT_TYPE,
+                                       data=jsonable(dict(data)))
     if subject is not None:
         event["subject"] = subject
     return event
@@ -301,6 +349,11 @@ def envelope(type: str, id: str, source: str, time: datetime, data: Mapping[str,
 
 def encode(event: Mapping[str, Any]) -> bytes:
     """Structured-mode bytes: compact UTF-8 JSON."""
+    if type(event) is JsonObject:
+        try:
+            return _COMPACT.encode(event).encode("utf-8")
+        except TypeError:  # something not JSON was put in it since: the general path below
+            pass
     return dumps(event).encode("utf-8")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from models.clock import SHANGHAI
@@ -57,7 +58,13 @@ def next_reminder_at(obligation: Obligation, calendar: Calendar) -> datetime | N
 
 
 def _reminder_clock(obligation: Obligation) -> time:
-    hours, minutes = (int(part) for part in obligation.reminder_time.split(":"))
+    return _clock_of(obligation.reminder_time)
+
+
+@lru_cache(maxsize=64)
+def _clock_of(text: str) -> time:
+    """"09:00" as a time of day (read once per text: every reminder time of every obligation asks)."""
+    hours, minutes = (int(part) for part in text.split(":"))
     return time(hours, minutes)
 
 

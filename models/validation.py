@@ -26,6 +26,7 @@ from models.events import (DEFAULT_MAX_BYTES, INPUT_TYPES, MAX_CODE, MAX_ID, MAX
 
 _DATE_RE = re.compile(contract.DATE_PATTERN)
 _TIMESTAMP_RE = re.compile(contract.TIMESTAMP_PATTERN)
+_EXTRA_DIGITS = re.compile(r"\.(\d{6})\d+")
 
 
 class _Fields:
@@ -51,6 +52,8 @@ class _Fields:
         value = self._get(field, required)
         if value is None:
             return None
+        if type(value) is str and len(value) <= max_len and value.strip():  # valid: no name to build
+            return value
         return check_string(value, self.name(field), max_len)
 
     def enum(self, field: str, allowed: Sequence[str], *, required: bool = True) -> str | None:
@@ -108,6 +111,8 @@ class _Fields:
             raise InvalidEvent(f"{self.name(field)} must list at least one entry")
         if len(value) > max_items:
             raise InvalidEvent(f"oversized value: {self.name(field)} has {len(value)} entries, at most {max_items} allowed")
+        if all(type(item) is str and len(item) <= max_len and item.strip() for item in value):
+            return tuple(value)  # all valid: no names to build
         return tuple(check_string(item, f"{self.name(field)}[{i}]", max_len) for i, item in enumerate(value))
 
     def record_list(self, field: str, record: Record, *, required: bool, max_items: int) -> tuple | None:
@@ -146,7 +151,8 @@ def parse_timestamp(value: Any, name: str) -> datetime:
     if not isinstance(value, str) or not _TIMESTAMP_RE.match(value):
         raise InvalidEvent(f"{name} must be an RFC 3339 timestamp like 2026-03-02T10:00:00+08:00, got {value!r}")
     text = value.replace("z", "Z").replace("Z", "+00:00")
-    text = re.sub(r"\.(\d{6})\d+", r".\1", text)  # Python keeps microseconds only
+    if "." in text:
+        text = _EXTRA_DIGITS.sub(r".\1", text)  # Python keeps microseconds only
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

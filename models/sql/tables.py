@@ -36,6 +36,19 @@ class UTCDateTime(TypeDecorator):
         # SQLite stores text: naive UTC text sorts and compares correctly.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):  # process_bind_param and SQLite's DATETIME text in one step (rows are written in bulk)
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r} cannot be stored; pass an aware one")
+            return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None
