@@ -96,9 +96,10 @@ def _fail(message: str) -> None:
     print(f"catalog-tracker calendar: {message}", file=sys.stderr)
 
 
-def _load(args: argparse.Namespace):
-    """The calendar the worker would use, unless --calendar-dir / --jurisdiction say otherwise."""
-    from calendars import load_calendar
+def calendar_location(args: argparse.Namespace):
+    """The calendar folder and jurisdiction the worker would use, unless --calendar-dir / --jurisdiction say
+    otherwise: ``(Path, jurisdiction or None)``."""
+    from pathlib import Path
 
     directory, jurisdiction = args.calendar_dir, args.jurisdiction
     if directory is None or jurisdiction is None:
@@ -110,7 +111,14 @@ def _load(args: argparse.Namespace):
             raise InputProblem(str(error)) from None
         directory = directory or settings.calendar_dir
         jurisdiction = settings.jurisdiction if jurisdiction is None else jurisdiction
-    return load_calendar(directory, jurisdiction or None)
+    return Path(directory), (jurisdiction or None)
+
+
+def _load(args: argparse.Namespace):
+    """The calendar the worker would use, unless --calendar-dir / --jurisdiction say otherwise."""
+    from calendars import load_calendar
+
+    return load_calendar(*calendar_location(args))
 
 
 # ----- show ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.calendar import InputProblem, _run
+from cli.calendar import InputProblem, _run, calendar_location
 
 
 def add_import_command(commands) -> None:
@@ -44,7 +44,7 @@ def _import(args: argparse.Namespace) -> int:
     if not (args.year.isdigit() and len(args.year) == 4):
         raise InputProblem(f"--year {args.year!r} is not a year (e.g. 2027)")
     year = int(args.year)
-    directory, jurisdiction = _calendar_dir(args)
+    directory, jurisdiction = calendar_location(args)
     text = _read_text(args.notice)
     notice = parse_notice_text(text, year, load_shared(directory))
     for warning in notice.warnings:
@@ -74,22 +74,6 @@ def _import(args: argparse.Namespace) -> int:
           "working days); a running worker reloads it on its next tick and moves the deadlines it changes",
           file=sys.stderr)
     return 0
-
-
-def _calendar_dir(args: argparse.Namespace):
-    from pathlib import Path
-
-    from config.settings import Settings, SettingsError
-
-    directory, jurisdiction = args.calendar_dir, args.jurisdiction
-    if directory is None or jurisdiction is None:
-        try:
-            settings = Settings.from_env()
-        except SettingsError as error:
-            raise InputProblem(str(error)) from None
-        directory = directory or settings.calendar_dir
-        jurisdiction = settings.jurisdiction if jurisdiction is None else jurisdiction
-    return Path(directory), (jurisdiction or None)
 
 
 def _read_text(source: str) -> str:
