@@ -89,6 +89,14 @@ def after_condition(order: Order, values: Sequence[Any]):
         equal = [order[j][0] == values[j] for j in range(i)]
         alternatives.append(sa.and_(*equal, beyond(column, descending, values[i])))
     start = first <= values[0] if first_descending else first >= values[0]
+    if len({descending for _, descending in order}) == 1:
+        # One direction: a row-value comparison, which PostgreSQL (and SQLite) put in the index condition;
+        # the OR form is only filtered, after fetching every row that shares the cursor's first value
+        # (418 ms against 0.6 ms on PostgreSQL with 33,000 obligations due on the cursor's day).
+        key = sa.tuple_(*(column for column, _ in order))
+        bound = sa.tuple_(*(sa.bindparam(None, value, type_=column.type)
+                            for (column, _), value in zip(order, values)))
+        return sa.and_(start, key < bound if first_descending else key > bound)
     return sa.and_(start, sa.or_(*alternatives))
 
 
