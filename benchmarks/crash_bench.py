@@ -25,22 +25,7 @@ sys.path.insert(0, str(REPO))
 from streams.broker import start_local_broker  # noqa: E402
 from tests.e2e import crash_scenario  # noqa: E402
 from tests.e2e.harness import Pipeline  # noqa: E402
-
-
-def postgres_database(admin_url: str) -> tuple[str, callable]:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"ct_crash_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
-
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
+from tests.postgres import scratch_database  # noqa: E402
 
 
 def main() -> int:
@@ -60,8 +45,7 @@ def main() -> int:
         servers = broker.bootstrap_servers
     drop = None
     if args.postgres:
-        url, drop = postgres_database(os.environ.get(
-            "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"))
+        url, drop = scratch_database("ct_crash")
     else:
         url = f"sqlite:///{work / 'tracker.db'}"
     made = crash_scenario.events(args.events)

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from statistics import median
@@ -47,6 +46,7 @@ from config.settings import Settings  # noqa: E402
 from models.clock import SHANGHAI, ManualClock  # noqa: E402
 from models.sql import tables as t  # noqa: E402
 from tests.fakes import accepted_at, real_registry, regulation_changed  # noqa: E402
+from tests.postgres import scratch_database  # noqa: E402
 
 NOW = datetime(2026, 6, 15, 10, tzinfo=SHANGHAI)  # the benchmark's clock
 OPEN_FROM = date(2026, 6, 1)  # open obligations start on these days: deadlines after NOW
@@ -59,21 +59,6 @@ TARGETS = {"first": 50, "offset": 300, "summary": 50, "evaluation": 200, "depart
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def postgres_database() -> tuple[str, callable]:
-    admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"scale_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
-
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
 class Ingest:
@@ -211,7 +196,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     drop = None
     if args.postgres:
-        url, drop = postgres_database()
+        url, drop = scratch_database("scale_bench")
     else:
         url = f"sqlite:///{workdir / 'tracker.db'}"
     settings = Settings.from_env({}, database_url=url)

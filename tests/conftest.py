@@ -8,24 +8,17 @@ server fails the test instead.
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_admin_engine():
-    import sqlalchemy as sa
-
-    return sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
 
 @pytest.fixture
 def postgres_url():
     import sqlalchemy as sa
 
-    admin = _postgres_admin_engine()
+    from tests.postgres import ADMIN_URL, admin_engine, scratch_database
+
+    admin = admin_engine()
     try:
         with admin.connect() as conn:
             conn.execute(sa.text("select 1"))
@@ -33,17 +26,12 @@ def postgres_url():
         admin.dispose()
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true and did not answer: {exc}")
-        pytest.skip(f"no PostgreSQL server answers at {POSTGRES_ADMIN_URL}")
-    name = f"ct_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
+        pytest.skip(f"no PostgreSQL server answers at {ADMIN_URL}")
+    url, drop = scratch_database("ct_test", admin)
     try:
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+        drop()
 
 
 @pytest.fixture
