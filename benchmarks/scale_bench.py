@@ -28,7 +28,6 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,6 +45,7 @@ from config.settings import Settings  # noqa: E402
 from models.clock import SHANGHAI, ManualClock  # noqa: E402
 from models.sql import tables as t  # noqa: E402
 from tests.fakes import accepted_at, real_registry, regulation_changed  # noqa: E402
+from tests.loopback_api import LoopbackApi  # noqa: E402
 from tests.postgres import scratch_database  # noqa: E402
 
 NOW = datetime(2026, 6, 15, 10, tzinfo=SHANGHAI)  # the benchmark's clock
@@ -103,40 +103,6 @@ def events(tag: str, count: int, first_day: date, days: int, codes: list[str]):
     for i in range(count):
         day = first_day + timedelta(days=i % days)
         yield regulation_changed(f"{tag}-{i}", day.isoformat(), [codes[i % len(codes)]], title=f"基准测试条例 {i}")
-
-
-class LoopbackApi:
-    """The API app on 127.0.0.1 from a thread of its own (as the dashboard test serves it)."""
-
-    def __init__(self, app):
-        import asyncio
-
-        self.app, self.asyncio = app, asyncio
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        from aiohttp import web
-
-        self.asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(self.app, access_log=None)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.ready.set()
-        self.loop.run_forever()
-
-    def __enter__(self):
-        self.thread.start()
-        if not self.ready.wait(60):
-            raise SystemExit("the API did not start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
 
 
 def timed_get(conn: http.client.HTTPConnection, path: str, runs: int = 5) -> tuple[float, dict]:
@@ -273,19 +239,18 @@ def main() -> int:
 
         if not args.no_reschedule:
             calendar = tracker.calendar
-            before_rss = rss_mb()
-            started = time.perf_counter()
-            result = tracker.reschedule_for_calendar(calendar, calendar)
-            print(f"reschedule_for_calendar, no change: {time.perf_counter() - started:.2f} s, "
-                  f"examined {result.examined:,}, moved {result.moved:,}, "
-                  f"peak RSS {before_rss:.0f} MB -> {rss_mb():.0f} MB")
+
+            def timed_reschedule(label: str, after) -> None:
+                before_rss = rss_mb()
+                started = time.perf_counter()
+                result = tracker.reschedule_for_calendar(calendar, after)
+                print(f"reschedule_for_calendar, {label}: {time.perf_counter() - started:.2f} s, "
+                      f"examined {result.examined:,}, moved {result.moved:,}, "
+                      f"peak RSS {before_rss:.0f} MB -> {rss_mb():.0f} MB")
+
+            timed_reschedule("no change", calendar)
             after, day, share = changed_calendar(workdir / "calendars", engine)
-            before_rss = rss_mb()
-            started = time.perf_counter()
-            result = tracker.reschedule_for_calendar(calendar, after)
-            print(f"reschedule_for_calendar, {day} made a rest day (in {share:.0%} of open windows): "
-                  f"{time.perf_counter() - started:.2f} s, examined {result.examined:,}, moved {result.moved:,}, "
-                  f"peak RSS {before_rss:.0f} MB -> {rss_mb():.0f} MB")
+            timed_reschedule(f"{day} made a rest day (in {share:.0%} of open windows)", after)
     finally:
         engine.dispose()
         if drop is not None and not args.keep:

@@ -6,11 +6,7 @@ in English, without reloading the page.
 """
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import pytest
-from aiohttp import web
 
 from api.app import build_api
 from config.bootstrap import build_api_context, build_models
@@ -18,40 +14,9 @@ from config.settings import Settings
 from models.clock import ManualClock
 from tests.e2e.test_dashboard_browser import browser, chromium, text_of, wait_for  # noqa: F401  (fixtures)
 from tests.fakes import accepted_at, regulation_changed, shanghai
+from tests.loopback_api import LoopbackApi
 
 pytestmark = [pytest.mark.browser]
-
-
-class LoopbackApi:
-    """The API app served on 127.0.0.1 from a thread of its own."""
-
-    def __init__(self, app: web.Application):
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.port = 0
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(self.app, access_log=None)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
-        self.loop.close()
-
-    def __enter__(self) -> "LoopbackApi":
-        self.thread.start()
-        assert self.ready.wait(30), "the API did not start"
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
 
 
 @pytest.fixture
