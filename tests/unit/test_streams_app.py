@@ -34,3 +34,24 @@ def test_app_is_built_fresh_without_web_server_tables_or_json_decoding():
     assert first.conf.processing_guarantee.value == "at_least_once"
     assert first.conf.topic_partitions == 3
     assert len(first.tables) == 0
+
+
+def test_the_worker_keeps_the_root_logger_at_its_level_and_no_spinner_off_a_terminal():
+    """Faust's worker lowered the root logger to DEBUG for its spinner, so every library debug call built a record."""
+    import io
+    import logging
+
+    from streams.worker import HardExitingWorker
+
+    app = build_app(Settings.from_env({}))
+    worker = HardExitingWorker(app, loglevel="warning", stdout=io.StringIO(), stderr=io.StringIO(),
+                               redirect_stdouts=False)
+    logger = logging.getLogger("test-root-stand-in")
+    logger.addHandler(logging.NullHandler())
+    try:
+        worker.on_setup_root_logger(logger, logging.WARNING)
+        assert logger.level == logging.WARNING
+        assert not logger.isEnabledFor(logging.DEBUG)
+        assert worker.spinner is None  # a StringIO is not a terminal: no escape codes in a log file
+    finally:
+        logger.handlers.clear()
