@@ -156,6 +156,7 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--no-reschedule", action="store_true")
+    parser.add_argument("--ingest-only", action="store_true", help="stop after the ingest rates (no reads)")
     args = parser.parse_args()
     history = args.history if args.history is not None else args.obligations // 20
 
@@ -201,6 +202,8 @@ def main() -> int:
         print(f"ingest rate of the open ones, last {events_last:,} events: {rate_last:,.0f} events/s "
               f"({cpu_last:,.0f} events per CPU second; {rate_last / rate_first:.2f}x / {cpu_last / cpu_first:.2f}x "
               f"the first)")
+        if args.ingest_only:
+            return 0
 
         context = build_api_context(settings, clock=clock, parts=parts)
         from api.app import build_api
