@@ -2,7 +2,8 @@
 
 - ``GET /api/delivery``: channels configured, departments without contacts (the roles they lack),
   counts of the delivery log by status, and the labels the dashboard shows (``models.wording``).
-- ``GET /api/deliveries``: a page of the delivery log, filtered by obligation, notification, department or status.
+- ``GET /api/deliveries``: a page of the delivery log, newest first, filtered by obligation, notification, department
+  or status; ``next``/``after`` walk it page by page.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from api import params
 from api.context import context_of
 from api.jsonio import ApiError, json_response
+from api.routes import read_page
 from models import wording
 from models.delivery import DELIVERY_STATUSES
 from models.sql import deliveries
@@ -37,7 +39,7 @@ async def delivery_overview(request: web.Request) -> web.Response:
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
-    params.only(request, "obligation_id", "notification_id", "department", "status", *params.PAGE_PARAMETERS)
+    params.only(request, "obligation_id", "notification_id", "department", "status", *params.KEYSET_PAGE_PARAMETERS)
     context = context_of(request)
     department = params.text(request, "department")
     if department is not None and department not in context.registry:
@@ -45,4 +47,4 @@ async def list_deliveries(request: web.Request) -> web.Response:
     filters = {"obligation_id": params.text(request, "obligation_id", params.MAX_ID),
                "notification_id": params.text(request, "notification_id", params.MAX_ID),
                "status": params.choice(request, "status", DELIVERY_STATUSES), "department": department}
-    return json_response(await context.read(deliveries.list_deliveries, **filters, **params.page(request)))
+    return json_response(await read_page(context, deliveries.list_deliveries, **filters, **params.keyset_page(request)))

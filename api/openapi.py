@@ -237,7 +237,7 @@ SCHEMAS = {
         "status": {"type": "string", "enum": list(DELIVERY_STATUSES)}, "attempts": INTEGER,
         "reason": _nullable(STRING), "created_at": INSTANT, "updated_at": INSTANT, "sent_at": _nullable(INSTANT),
         "not_before": INSTANT}),
-    "DeliveryPage": _page_of("deliveries", "Delivery"),
+    "DeliveryPage": _page_of("deliveries", "Delivery", keyset=True),
     "DeliveryOverview": _object({
         "channels": STRINGS,
         "missing_contacts": {"type": "array", "items": _object({
@@ -428,7 +428,7 @@ def spec(department_codes: Iterable[str] = ()) -> dict:
                                                            "maxLength": params.MAX_ID}),
                 _query("department", "department code (see /api/departments)", department),
                 _query("status", "the delivery's status", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
-                *PAGE], "listDeliveries"),
+                *KEYSET_PAGE], "listDeliveries"),
         },
         "components": {
             "schemas": SCHEMAS,

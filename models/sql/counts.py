@@ -72,17 +72,18 @@ class CountChanges:
                             "n": v[0], "taken_sum": v[1], "taken_count": v[2]}
                            for k, v in sorted(self.obligations.items()) if any(v)]
         if obligation_rows:
-            conn.execute(_upsert(conn.dialect.name, "obligation_counts"), obligation_rows)
+            conn.execute(upsert_adding(conn.dialect.name, "obligation_counts"), obligation_rows)
         for name, deltas, column in (("violation_counts", self.violations, "rule"),
                                      ("violation_article_counts", self.articles, "article")):
             rows = [{"department": k[0], "year": k[1], column: k[2], "n": n} for k, n in sorted(deltas.items()) if n]
             if rows:
-                conn.execute(_upsert(conn.dialect.name, name), rows)
+                conn.execute(upsert_adding(conn.dialect.name, name), rows)
         self.__init__()
 
 
 @lru_cache(maxsize=8)
-def _upsert(dialect_name: str, table_name: str):
+def upsert_adding(dialect_name: str, table_name: str):
+    """INSERT of count rows that, where the key exists, adds each non-key value to the stored one."""
     table = t.metadata.tables[table_name]
     if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

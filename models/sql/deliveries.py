@@ -11,9 +11,13 @@ Claims are serialised (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction
 advisory lock), so two notifiers never claim one row and the robots' rate
 (attempts in the last minute per robot, counted from ``last_attempt_at``)
 holds across all of them.
+
+``delivery_counts`` (department x channel x status) changes in the transaction of each insert, claim and
+mark, so the log's totals, its overview and the metrics' gauge never count the rows.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -22,7 +26,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from models import cloudevents as ce
 from models.delivery import CLAIMED, FAILED, PENDING, SENT, SKIPPED, DeliveryRow, Notice
+from models.sql import paging
 from models.sql import tables as t
+from models.sql.counts import upsert_adding
 from models.sql.engine import insert_ignoring_duplicates, insert_returning_new_keys, write_transaction
 from models.sql.outbox import headers_to_json
 
@@ -44,7 +50,14 @@ class SqlDeliveryLog:
         if not rows:
             return 0
         with write_transaction(self.engine) as conn:
-            return len(insert_returning_new_keys(conn, t.deliveries, rows))
+            new = [key[0] for key in insert_returning_new_keys(conn, t.deliveries, rows)]
+            if new:
+                changes: Counter = Counter()
+                for department, channel, status in conn.execute(
+                        sa.select(_D.department, _D.channel, _D.status).where(_D.id.in_(new))):
+                    changes[(department, channel, status)] += 1
+                add_counts(conn, changes)
+            return len(new)
 
     def claim_due(self, holder: str, now_utc: datetime, *, limit: int, claim_seconds: float,
                   robot_per_minute: int) -> list[DeliveryRow]:
@@ -79,6 +92,12 @@ class SqlDeliveryLog:
                     chosen.append(row_id)
             if not chosen:
                 return []
+            changes: Counter = Counter()
+            locked = sa.select(_D.department, _D.channel, _D.status).where(_D.id.in_(chosen)).with_for_update()
+            for department, channel, status in conn.execute(locked):
+                changes[(department, channel, status)] -= 1
+                changes[(department, channel, CLAIMED)] += 1
+            add_counts(conn, changes)
             conn.execute(sa.update(t.deliveries).where(_D.id.in_(chosen)).values(
                 status=CLAIMED, claimed_by=holder, claimed_until=now_utc + timedelta(seconds=claim_seconds),
                 attempts=_D.attempts + 1, last_attempt_at=now_utc, updated_at=now_utc))
@@ -126,8 +145,44 @@ class SqlDeliveryLog:
         """Only the holder of the claim marks a row (a claim taken over after expiry is no longer ours)."""
         if not row_ids:
             return 0
-        return conn.execute(sa.update(t.deliveries).where(
-            _D.id.in_(row_ids), _D.status == CLAIMED, _D.claimed_by == holder).values(**values)).rowcount
+        marked = conn.execute(sa.update(t.deliveries).where(
+            _D.id.in_(row_ids), _D.status == CLAIMED, _D.claimed_by == holder).values(**values)
+            .returning(_D.department, _D.channel)).all()
+        changes: Counter = Counter()
+        for department, channel in marked:
+            changes[(department, channel, CLAIMED)] -= 1
+            changes[(department, channel, values["status"])] += 1
+        add_counts(conn, changes)
+        return len(marked)
+
+
+# ------------------------------------------------------------------ maintained counts
+
+def add_counts(conn: Connection, changes: Counter) -> None:
+    """Add each (department, channel, status) delta to ``delivery_counts``, in sorted key order (no lock cycles)."""
+    rows = [{"department": d, "channel": c, "status": s, "n": n} for (d, c, s), n in sorted(changes.items()) if n]
+    if rows:
+        conn.execute(upsert_adding(conn.dialect.name, "delivery_counts"), rows)
+
+
+def computed_delivery_counts(conn) -> dict[tuple[str, str, str], int]:
+    """(department, channel, status) -> rows, counted from the log itself."""
+    key = (_D.department, _D.channel, _D.status)
+    return {(d, c, s): n for d, c, s, n in conn.execute(sa.select(*key, sa.func.count()).group_by(*key))}
+
+
+def stored_delivery_counts(conn) -> dict[tuple[str, str, str], int]:
+    c = t.delivery_counts.c
+    return {(d, ch, s): n for d, ch, s, n in conn.execute(sa.select(c.department, c.channel, c.status, c.n)) if n}
+
+
+def rebuild_delivery_counts(conn) -> None:
+    """Replace ``delivery_counts`` with what the log holds (the migration; a repair after manual edits)."""
+    conn.execute(sa.delete(t.delivery_counts))
+    rows = [{"department": d, "channel": c, "status": s, "n": n}
+            for (d, c, s), n in sorted(computed_delivery_counts(conn).items())]
+    for start in range(0, len(rows), 1000):
+        conn.execute(sa.insert(t.delivery_counts), rows[start:start + 1000])
 
 
 def _recent_attempts(conn: Connection, channel: str, recipient: str, now_utc: datetime) -> int:
@@ -168,10 +223,17 @@ _PUBLIC_COLUMNS = (_D.id, _D.notification_id, _D.channel, _D.recipient, _D.recip
                    _D.updated_at, _D.sent_at, _D.not_before)
 
 
+DELIVERY_ORDER = ((_D.id, True),)  # newest first: a row's id is fixed when it is written, its updates do not move it
+
+
 def list_deliveries(session, *, obligation_id: str | None = None, status: str | None = None,
                     department: str | None = None, notification_id: str | None = None, limit: int = 100,
-                    offset: int = 0) -> dict[str, Any]:
-    """A page of the delivery log, newest first (addresses are not shown: names and roles are)."""
+                    offset: int = 0, after: str | None = None) -> dict[str, Any]:
+    """A page of the delivery log, newest first, its exact ``total`` and the ``next`` page's cursor.
+
+    Addresses are not shown: names and roles are. The total comes from ``delivery_counts`` when the filter is
+    department and/or status; an obligation's or a notification's rows are counted on their index (a handful).
+    """
     conditions = []
     if obligation_id is not None:
         conditions.append(_D.obligation_id == obligation_id)
@@ -181,14 +243,28 @@ def list_deliveries(session, *, obligation_id: str | None = None, status: str | 
         conditions.append(_D.department == department)
     if notification_id is not None:
         conditions.append(_D.notification_id == notification_id)
-    where = sa.and_(sa.true(), *conditions)
-    total = session.execute(sa.select(sa.func.count()).select_from(t.deliveries).where(where)).scalar_one()
-    rows = session.execute(sa.select(*_PUBLIC_COLUMNS).where(where).order_by(_D.updated_at.desc(), _D.id.desc())
-                           .limit(limit).offset(offset)).mappings().all()
-    return {"deliveries": [dict(row) for row in rows], "total": total, "limit": limit, "offset": offset}
+    if obligation_id is None and notification_id is None:
+        c = t.delivery_counts.c
+        total = int(session.execute(sa.select(sa.func.coalesce(sa.func.sum(c.n), 0)).where(
+            *([c.department == department] * (department is not None) + [c.status == status] * (status is not None))
+        )).scalar_one())
+    else:
+        total = paging.count(session, t.deliveries, conditions)
+    rows, cursor = paging.page_rows(session, t.deliveries, conditions, DELIVERY_ORDER, limit=limit, offset=offset,
+                                    after=after)
+    return {"deliveries": [{column.name: row[column.name] for column in _PUBLIC_COLUMNS} for row in rows],
+            "total": total, "limit": limit, "offset": offset, "next": cursor}
 
 
 def delivery_counts(session) -> dict[str, int]:
-    """How many rows are in each status."""
-    rows = session.execute(sa.select(_D.status, sa.func.count()).group_by(_D.status)).all()
-    return {status: count for status, count in rows}
+    """How many rows are in each status (from ``delivery_counts``)."""
+    c = t.delivery_counts.c
+    rows = session.execute(sa.select(c.status, sa.func.sum(c.n)).group_by(c.status)).all()
+    return {status: int(count) for status, count in rows if count}
+
+
+def delivery_counts_by_channel(session) -> dict[tuple[str, str], int]:
+    """(channel, status) -> rows (from ``delivery_counts``): the metrics' gauge."""
+    c = t.delivery_counts.c
+    rows = session.execute(sa.select(c.channel, c.status, sa.func.sum(c.n)).group_by(c.channel, c.status)).all()
+    return {(channel, status): int(count) for channel, status, count in rows if count}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.obligations import UNFINISHED
 from models.sql import tables as t
+from models.sql.deliveries import delivery_counts_by_channel
 from models.sql.engine import SQLITE_BUSY_TIMEOUT_MS
 
 
@@ -70,9 +71,7 @@ def gauges(session: Session) -> Gauges:
     b = t.obligations.c
     obligations = {(kind, status): count for kind, status, count in session.execute(
         sa.select(b.kind, b.status, sa.func.count()).where(b.status.in_(UNFINISHED)).group_by(b.kind, b.status))}
-    d = t.deliveries.c
-    deliveries = {(channel, status): count for channel, status, count in session.execute(
-        sa.select(d.channel, d.status, sa.func.count()).group_by(d.channel, d.status))}
+    deliveries = delivery_counts_by_channel(session)
     return Gauges(outbox_pending=int(pending or 0), outbox_oldest_created_at=oldest, open_obligations=obligations,
                   deliveries=deliveries)
 

@@ -378,5 +378,18 @@ deliveries = sa.Table(
 sa.Index("ix_deliveries_due", deliveries.c.status, deliveries.c.not_before)
 sa.Index("ix_deliveries_robot_rate", deliveries.c.channel, deliveries.c.recipient, deliveries.c.last_attempt_at)
 sa.Index("ix_deliveries_digest", deliveries.c.digest_key, deliveries.c.status)
-sa.Index("ix_deliveries_obligation", deliveries.c.obligation_id)
-sa.Index("ix_deliveries_department", deliveries.c.department, deliveries.c.status)
+# 0006: the log's pages, newest first (id descending), under each filter (keyset and offset walk these indexes).
+sa.Index("ix_deliveries_obligation", deliveries.c.obligation_id, deliveries.c.id)
+sa.Index("ix_deliveries_department", deliveries.c.department, deliveries.c.status, deliveries.c.id)
+sa.Index("ix_deliveries_department_id", deliveries.c.department, deliveries.c.id)
+sa.Index("ix_deliveries_status_id", deliveries.c.status, deliveries.c.id)
+
+# 0006: the delivery log's rows per department x channel x status, kept by ``models.sql.deliveries`` in the
+# transaction of each change: the log's totals, its overview and the metrics' gauge read these, not the rows.
+delivery_counts = sa.Table(
+    "delivery_counts", metadata,
+    sa.Column("department", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)

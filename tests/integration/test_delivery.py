@@ -354,3 +354,53 @@ def test_a_digest_bundles_a_persons_reminders_of_the_day(database_url, servers, 
         assert {r["status"] for r in w.log_rows()} == {"sent"}
     finally:
         w.close()
+
+
+# ------------------------------------------------------------------ the log's counts and pages (issue 13)
+
+def test_the_logs_counts_follow_every_change_and_its_pages_walk_it_once_newest_first(database_url, servers):
+    """delivery_counts changes with each insert, claim and mark (never recounted); the cursor walks every row."""
+    from models.sql.deliveries import computed_delivery_counts, delivery_counts, stored_delivery_counts
+
+    mail, robots = servers
+    mail.answers[LISI] = ["451 4.3.0 try again later"]  # pending again after the first attempt
+    robots.scripted["/wecom/district"] = [(503, {"errmsg": "busy"})]
+    mail.refused.add(ZHANGSAN)  # failed for good
+    w = World(database_url, mail, robots)
+    try:
+        def counts_agree():
+            with w.parts.engine.connect() as conn:
+                stored, computed = stored_delivery_counts(conn), computed_delivery_counts(conn)
+            assert stored == computed
+            return computed
+
+        w.regulation("R1", "jyj")
+        w.regulation("R2", "cgj")  # no contacts: a skipped row
+        w.at(STAGE_TIMES[5])
+        after_first = counts_agree()
+        assert {status for _, _, status in after_first} >= {"pending", "sent", "skipped"}
+        w.later(31)
+        w.send_due()
+        w.at(STAGE_TIMES[1])  # the head is told too: refused, failed
+        counts = counts_agree()
+        assert {status for _, _, status in counts} >= {"sent", "failed", "skipped"}
+        rows = w.log_rows()
+        with w.parts.engine.connect() as conn:
+            assert delivery_counts(conn) == {s: sum(1 for r in rows if r["status"] == s)
+                                             for s in {r["status"] for r in rows}}
+            walked, after, totals = [], None, set()
+            while True:
+                page = list_deliveries(conn, department="jyj", limit=2, after=after)
+                walked += [r["id"] for r in page["deliveries"]]
+                totals.add(page["total"])
+                after = page["next"]
+                if after is None:
+                    break
+            failed = list_deliveries(conn, status="failed")
+        jyj = sorted((r["id"] for r in rows if r["department"] == "jyj"), reverse=True)
+        assert walked == jyj and len(jyj) > 2  # every row once, newest first, across pages
+        assert totals == {len(jyj)}
+        assert failed["total"] == sum(1 for r in rows if r["status"] == "failed") >= 1
+        assert "address" not in failed["deliveries"][0]
+    finally:
+        w.close()
