@@ -105,15 +105,15 @@ def events(tag: str, count: int, first_day: date, days: int, codes: list[str]):
         yield regulation_changed(f"{tag}-{i}", day.isoformat(), [codes[i % len(codes)]], title=f"基准测试条例 {i}")
 
 
-def timed_get(conn: http.client.HTTPConnection, path: str, runs: int = 5) -> tuple[float, dict]:
-    """Median milliseconds of ``runs`` GETs after one warm-up, and the last body."""
+def timed_get(conn: http.client.HTTPConnection, path: str, runs: int = 5, parse: bool = True) -> tuple[float, dict]:
+    """Median milliseconds of ``runs`` GETs after one warm-up, and the last body (JSON unless ``parse`` is off)."""
     def get():
         conn.request("GET", path, headers={"Host": "127.0.0.1"})
         response = conn.getresponse()
         body = response.read()
         if response.status != 200:
             raise SystemExit(f"GET {path}: {response.status} {body[:300]!r}")
-        return json.loads(body)
+        return json.loads(body) if parse else body
 
     get()
     times = []
