@@ -258,9 +258,10 @@ def list_deliveries(session, *, obligation_id: str | None = None, status: str | 
 
 def delivery_counts(session) -> dict[str, int]:
     """How many rows are in each status (from ``delivery_counts``)."""
-    c = t.delivery_counts.c
-    rows = session.execute(sa.select(c.status, sa.func.sum(c.n)).group_by(c.status)).all()
-    return {status: int(count) for status, count in rows if count}
+    by_status: Counter = Counter()
+    for (_, status), count in delivery_counts_by_channel(session).items():
+        by_status[status] += count
+    return dict(by_status)
 
 
 def delivery_counts_by_channel(session) -> dict[tuple[str, str], int]:
