@@ -54,6 +54,7 @@ OPEN_DAYS = 15
 HISTORY_FROM = date(2026, 3, 2)  # the history's start days: past their deadline at NOW
 HISTORY_DAYS = 40
 WINDOW = 100_000
+BATCH_TIME = timedelta(milliseconds=1)  # the clock's step after each batch
 TARGETS = {"first": 50, "offset": 300, "summary": 50, "evaluation": 200, "department": 50}
 
 
@@ -64,8 +65,8 @@ def rss_mb() -> float:
 class Ingest:
     """Feeds events to ``apply_batch`` in batches and keeps the time spent inside it per event window."""
 
-    def __init__(self, tracker, batch: int):
-        self.tracker, self.batch = tracker, batch
+    def __init__(self, tracker, batch: int, clock: ManualClock):
+        self.tracker, self.batch, self.clock = tracker, batch, clock
         self.offset = 0
         self.timings: list[tuple[int, float, float]] = []  # (events in the batch, seconds, CPU seconds)
 
@@ -84,6 +85,7 @@ class Ingest:
         started, cpu = time.perf_counter(), time.process_time()
         result = self.tracker.apply_batch(items)
         self.timings.append((len(items), time.perf_counter() - started, time.process_time() - cpu))
+        self.clock.advance(BATCH_TIME)  # a worker's batches are opened at successive instants, not at one
         if result.accepted != len(items):
             raise SystemExit(f"a batch was not accepted whole: {result}")
 
@@ -178,8 +180,8 @@ def main() -> int:
         started = time.perf_counter()
         # The history's events are overdue on arrival (a violation each): a heavier kind of event, so the rate
         # is measured over the open ones only (``ingest``), first and last window of the same kind of work.
-        Ingest(tracker, args.batch).feed(events("hist", history, HISTORY_FROM, HISTORY_DAYS, codes))
-        ingest = Ingest(tracker, args.batch)
+        Ingest(tracker, args.batch, clock).feed(events("hist", history, HISTORY_FROM, HISTORY_DAYS, codes))
+        ingest = Ingest(tracker, args.batch, clock)
         ticks = 0
         while True:  # the leader's tick marks the history overdue, tick_limit at a time
             ticks += 1

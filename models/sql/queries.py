@@ -91,7 +91,7 @@ def obligation_dict(row, *, now: datetime | None = None, calendar=None, registry
     return result
 
 
-OBLIGATION_ORDER = ((t.obligations.c.due_date, False), (t.obligations.c.id, False))
+OBLIGATION_ORDER = tuple((column, False) for column in t.OBLIGATION_PAGE_ORDER)
 VIOLATION_ORDER = ((t.violations.c.detected_at, True), (t.violations.c.id, False))
 
 
@@ -104,7 +104,7 @@ def list_obligations(session, *, department: str | None = None, status: str | No
                      due_from: date | None = None, due_to: date | None = None, limit: int = 100, offset: int = 0,
                      after: str | None = None, now: datetime | None = None, calendar=None,
                      registry=None) -> dict[str, Any]:
-    """One page of obligations in (due_date, id) order, its exact ``total`` and the ``next`` page's cursor.
+    """One page of obligations in (due_date, opened_at, id) order, its exact ``total`` and the ``next`` page's cursor.
 
     ``after`` (a ``next`` of an earlier page) starts the page after that page's last row; ``offset`` skips
     rows from there. The total comes from ``obligation_counts`` (O(departments x years)) when the filter is
@@ -373,7 +373,7 @@ def calendar_feed_rows(session, department: str) -> list[dict[str, Any]]:
     query = (sa.select(t.obligations, moves.c.reschedules, moves.c.last_moved)
              .outerjoin(moves, moves.c.obligation_id == t.obligations.c.id)
              .where(t.obligations.c.department == department, t.obligations.c.status.in_(("open", "overdue")))
-             .order_by(t.obligations.c.due_date, t.obligations.c.id))
+             .order_by(*t.OBLIGATION_PAGE_ORDER))
     return [dict(row) for row in session.execute(query).mappings()]
 
 

@@ -100,12 +100,14 @@ obligations = sa.Table(
 )
 sa.Index("ix_obligations_due_reminder", obligations.c.status, obligations.c.next_reminder_at)
 sa.Index("ix_obligations_due_end", obligations.c.status, obligations.c.due_end)
-# 0005: the list pages in (due_date, id) order under every filter (keyset and offset walk these indexes).
+# 0005, 0007: the list pages in (due_date, opened_at, id) order under every filter (keyset and offset walk these
+# indexes); opened_at before the hash id puts each new row at the end of its due day's range, not at random in it.
+OBLIGATION_PAGE_ORDER = (obligations.c.due_date, obligations.c.opened_at, obligations.c.id)
 sa.Index("ix_obligations_department_status_due", obligations.c.department, obligations.c.status,
-         obligations.c.due_date, obligations.c.id)
-sa.Index("ix_obligations_department_due", obligations.c.department, obligations.c.due_date, obligations.c.id)
-sa.Index("ix_obligations_status_due", obligations.c.status, obligations.c.due_date, obligations.c.id)
-sa.Index("ix_obligations_due", obligations.c.due_date, obligations.c.id)
+         *OBLIGATION_PAGE_ORDER)
+sa.Index("ix_obligations_department_due", obligations.c.department, *OBLIGATION_PAGE_ORDER)
+sa.Index("ix_obligations_status_due", obligations.c.status, *OBLIGATION_PAGE_ORDER)
+sa.Index("ix_obligations_due", *OBLIGATION_PAGE_ORDER)
 sa.Index("ix_obligations_trigger", obligations.c.trigger_event_id, obligations.c.department)
 sa.Index("ix_obligations_subject", obligations.c.kind, obligations.c.department, obligations.c.subject_ref)
 sa.Index("ix_obligations_start_day", obligations.c.start_day)

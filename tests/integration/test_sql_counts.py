@@ -196,6 +196,8 @@ def test_keyset_and_offset_pages_walk_the_same_list_with_exact_totals(world):
             whole = queries.list_obligations(session, limit=1000, **filters)
             assert whole["next"] is None and whole["total"] == len(whole["obligations"]) > 0
             ids = [o["id"] for o in whole["obligations"]]
+            keys = [(o["due_date"], o["opened_at"], o["id"]) for o in whole["obligations"]]
+            assert keys == sorted(keys)  # by due day, then as opened (new rows at the end of their day's range)
             walked, after = [], None
             while True:
                 page = queries.list_obligations(session, limit=7, after=after, **filters)

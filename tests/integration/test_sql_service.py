@@ -51,6 +51,37 @@ def test_migrations_reach_head_and_are_idempotent(database_url):
     engine.dispose()
 
 
+def test_migrations_build_every_index_the_tables_declare(database_url):
+    engine = create_engine(database_url)
+    upgrade(engine)
+    inspector = sa.inspect(engine)
+    for table in t.metadata.sorted_tables:
+        found = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            declared = [getattr(e, "name", None) or e.element.name for e in index.expressions]  # (or DESC)
+            assert found.get(index.name) == declared, (table.name, index.name)
+    engine.dispose()
+
+
+def test_each_list_filters_first_page_walks_its_index_without_sorting_on_sqlite(sqlite_url):
+    from sqlalchemy.orm import Session
+
+    from models.sql import queries
+
+    engine = create_engine(sqlite_url)
+    upgrade(engine)
+    filters = {"ix_obligations_department_status_due": "department = 'jyj' AND status = 'open'",
+               "ix_obligations_department_due": "department = 'jyj'",
+               "ix_obligations_status_due": "status = 'open'"}
+    order = ", ".join(column.name for column, _ in queries.OBLIGATION_ORDER)
+    with Session(engine) as session:
+        for index, where in filters.items():
+            plan = " ".join(str(row[-1]) for row in session.execute(sa.text(
+                f"EXPLAIN QUERY PLAN SELECT * FROM obligations WHERE {where} ORDER BY {order} LIMIT 101")))
+            assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+    engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url):
     engine = create_engine(sqlite_url)
     with engine.connect() as conn:
