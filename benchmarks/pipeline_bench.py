@@ -353,7 +353,8 @@ def main() -> int:
         print(f"tracker ({backend}, obligations written): {tracker['count']} obligations in "
               f"{tracker['last'] - tracker['first']:.2f}s = {tracker_rate:,.0f} events/s")
         ratio = tracker_rate / bare_rate
-        print(f"ratio tracker / bare agent: {ratio:.2f} (target >= 0.50: {'met' if ratio >= 0.5 else 'MISSED'})")
+        verdict = "met" if ratio >= 1.0 else "MISSED"
+        print(f"ratio tracker / bare agent: {ratio:.2f} (target >= 1.00, as fast as the bare agent: {verdict})")
 
         if not args.skip_latency:
             latencies = measure_latency(bootstrap, args.rate, args.latency_seconds, workdir, database)
