@@ -122,7 +122,7 @@ def test_one_obligation_with_explanation_and_history_or_404(api_context):
     ("offset=-1", "offset"),
     ("department=nobody", "department"),
     ("after=not%20base64", "after"),
-    ("after=WyJub3BlIl0", "after"),  # base64 of ["nope"]: not a (due_date, id) of this list
+    ("after=WyJub3BlIl0", "after"),  # base64 of ["nope"]: not a sort key of this list
 ])
 def test_bad_query_parameters_are_400_with_the_reason(api_context, query, parameter):
     status, body = call(api_context, "GET", f"/api/obligations?{query}")

@@ -64,8 +64,6 @@ def test_migrations_build_every_index_the_tables_declare(database_url):
 
 
 def test_each_list_filters_first_page_walks_its_index_without_sorting_on_sqlite(sqlite_url):
-    from sqlalchemy.orm import Session
-
     from models.sql import queries
 
     engine = create_engine(sqlite_url)
@@ -74,10 +72,10 @@ def test_each_list_filters_first_page_walks_its_index_without_sorting_on_sqlite(
                "ix_obligations_department_due": "department = 'jyj'",
                "ix_obligations_status_due": "status = 'open'"}
     order = ", ".join(column.name for column, _ in queries.OBLIGATION_ORDER)
-    with Session(engine) as session:
+    with engine.connect() as conn:
         for index, where in filters.items():
-            plan = " ".join(str(row[-1]) for row in session.execute(sa.text(
-                f"EXPLAIN QUERY PLAN SELECT * FROM obligations WHERE {where} ORDER BY {order} LIMIT 101")))
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT * FROM obligations WHERE {where} ORDER BY {order} LIMIT 101"))
             assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
     engine.dispose()
 
