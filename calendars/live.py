@@ -81,6 +81,11 @@ class LiveCalendar:
             before, self._current, self._fingerprint = self._current, after, stamp
             return before, after
 
+    def follow(self, snapshot: WorkingDayCalendar) -> None:
+        """Compute with ``snapshot``, another process's current one (the ingest writer follows its worker's)."""
+        with self._lock:
+            self._current = snapshot
+
     def reload_if_changed(self) -> tuple[WorkingDayCalendar, WorkingDayCalendar] | None:
         """Reload only when a data file was added, removed or modified (cheap: stat calls only)."""
         if self._stamp() == self._fingerprint:

@@ -165,15 +165,30 @@ def build_leader(settings: Settings, parts: ModelParts, relay, clock: Clock, cal
                         **({"metrics": metrics} if metrics is not None else {}))
 
 
+def build_writer(settings: Settings, clock: Clock, calendar):
+    """The ingest writer process (``streams.writer``), or None where batches are applied in the worker's own
+    process: ``TRACKER_INGEST_WRITER=thread``, or an in-memory SQLite database, which no other process sees."""
+    from models.sql.engine import is_in_memory
+    from streams.writer import WriterProcess
+
+    if settings.ingest_writer_mode() == "thread" or is_in_memory(settings.database_url):
+        return None
+    return WriterProcess(settings, clock, calendar)
+
+
 def build_ingest(settings: Settings, tracker: Tracker, on_applied, *, batch_size: int = 2000,
-                 batch_wait: float = 0.05, probe=None, metrics=None, positions=None):
-    """The Faust app with the ingest agent on the input topics, and the batch applier it feeds."""
+                 batch_wait: float = 0.05, probe=None, metrics=None, positions=None, writer=None):
+    """The Faust app with the ingest agent on the input topics, and the batch applier it feeds (through
+    ``writer``, a ``streams.writer.WriterProcess``, when given)."""
+    from streams import writer as writers
     from streams.agents import register_ingest_agent
     from streams.app import build_app
     from streams.ingest import BatchApplier
     from streams.topics import input_topic_names, input_types_by_name
 
-    applier = BatchApplier(tracker.apply_batch, on_applied=on_applied, probe=probe,  # probe: does the database answer
+    applier = BatchApplier(writer.apply_batch if writer is not None else tracker.apply_batch,
+                           on_applied=on_applied, probe=probe,  # probe: does the database answer
+                           is_transient=writers.is_transient, describe=writers.describe, cause=writers.cause,
                            **({"metrics": metrics} if metrics is not None else {}))
     app = build_app(settings)
     register_ingest_agent(app, input_topic_names(settings), applier, max_bytes=settings.max_event_bytes,
@@ -196,8 +211,9 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
     instruments, positions = build_instruments()
     relay = build_relay(settings, parts.outbox, metrics=instruments)
     leader = build_leader(settings, parts, relay, clock, calendar, metrics=instruments)
+    writer = build_writer(settings, clock, calendar)
     app, applier = build_ingest(settings, parts.tracker, on_applied=leader.wake, probe=lambda: ping(parts.engine),
-                                metrics=instruments, positions=positions)
+                                metrics=instruments, positions=positions, writer=writer)
     watch_consumer_lag(instruments, lambda: getattr(app, "_consumer", None), positions, settings)
 
     def api_app(worker_status):
@@ -209,7 +225,8 @@ def build_worker(settings: Settings, *, with_api: bool = True, clock: Clock | No
     notifier = build_notifier(settings, engine=parts.engine, clock=clock, registry=parts.tracker.registry,
                               ladder=configuration.ladder, metrics=instruments)
     return Worker(WorkerParts(settings=settings, app=app, applier=applier, leader=leader, relay=relay,
-                              api_app=api_app if with_api else None, notifier=notifier, positions=positions))
+                              api_app=api_app if with_api else None, notifier=notifier, positions=positions,
+                              writer=writer))
 
 
 def build_instruments():

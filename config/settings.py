@@ -49,6 +49,7 @@ ENV_NAMES = {
     "api_token": "TRACKER_API_TOKEN",
     "read_token": "TRACKER_READ_TOKEN",
     "allowed_hosts": "TRACKER_ALLOWED_HOSTS",
+    "ingest_writer": "TRACKER_INGEST_WRITER",
 }
 
 
@@ -92,11 +93,20 @@ class Settings:
     api_token: str = field(default="", repr=False)
     read_token: str = field(default="", repr=False)
     allowed_hosts: str = ""
+    ingest_writer: str = "process"  # process (its own core: streams/writer.py) | thread (in the worker's process)
 
     def __post_init__(self) -> None:
         _check_token("TRACKER_API_TOKEN", self.api_token)
         _check_token("TRACKER_READ_TOKEN", self.read_token)
         self.allowed_host_entries()
+        self.ingest_writer_mode()
+
+    def ingest_writer_mode(self) -> str:
+        """Where batches are applied: ``process`` or ``thread`` (``TRACKER_INGEST_WRITER``)."""
+        if self.ingest_writer not in INGEST_WRITERS:
+            raise SettingsError(f"TRACKER_INGEST_WRITER={self.ingest_writer!r} must be one of "
+                                f"{', '.join(INGEST_WRITERS)}")
+        return self.ingest_writer
 
     @property
     def notifier_group(self) -> str:
@@ -135,6 +145,8 @@ class Settings:
         """Full topic name with the configured prefix, e.g. ``catalog.dead-letters``."""
         return f"{self.topic_prefix}{name}"
 
+
+INGEST_WRITERS = ("process", "thread")
 
 # An API token is a bearer token (RFC 6750 b64token characters), long enough not to be guessed.
 MIN_TOKEN_LENGTH = 16

@@ -49,6 +49,7 @@ class WorkerParts:
     api_app: Callable[[Callable[[], dict]], web.Application] | None = None  # the HTTP API, given status()
     notifier: Any = None  # streams.notify.Notifier: delivery to people, when a channel is configured
     positions: Any = None  # streams.instruments.ConsumerPositions: what was applied per partition (the lag)
+    writer: Any = None  # streams.writer.WriterProcess: where the applier's batches go; None: in this process
 
 
 class ApiService(mode.Service):
@@ -199,7 +200,8 @@ class Worker:
             "ingest": {"state": ingest.state, "cause": ingest.cause, "batches": ingest.batches,
                        "messages": ingest.messages, "accepted": ingest.accepted, "rejected": ingest.rejected,
                        "isolated": ingest.isolated, "splits": ingest.splits, "retries": ingest.retries,
-                       "outages": ingest.outages, "last_error": ingest.last_error},
+                       "outages": ingest.outages, "last_error": ingest.last_error,
+                       **({"writer": self.parts.writer.status()} if self.parts.writer is not None else {})},
             "scheduler": {"ticks": leader.ticks, "last_tick_clock": leader.last_tick_at,
                           "last_error": leader.last_error, "tick_seconds": self.leader.tick_seconds,
                           "late_seconds": self.leader.tick_late()},
@@ -240,6 +242,8 @@ class Worker:
             status = 0
         except SystemExit as exc:
             status = int(exc.code or 0)
+        if self.parts.writer is not None:
+            self.parts.writer.close(wait=grace_seconds)
         leave_hung_threads(status)
         return status
 

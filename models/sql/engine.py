@@ -62,6 +62,13 @@ def _flat_key(value: list) -> tuple | None:
     return tuple(key)
 
 
+def is_in_memory(url: str) -> bool:
+    """An SQLite database that lives in one process only (``sqlite://``, ``sqlite:///:memory:``)."""
+    parsed = sa.engine.make_url(url)
+    return parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
+                                                       or "mode=memory" in url)
+
+
 def create_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; SQLite files get WAL, a busy timeout and immediate transactions."""
     parsed = sa.engine.make_url(url)

@@ -230,3 +230,43 @@ def test_a_worker_started_after_its_notice_file_changed_reschedules_by_itself(bo
         assert [tuple(row) for row in latest] == [("done", 1, 1)]
     finally:
         pipeline.close()
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (R, S, Z...), or None when there is no such process."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+def test_batches_are_applied_by_a_writer_process_that_ends_with_its_worker(bootstrap_servers, topic_prefix,
+                                                                            sqlite_url, tmp_path):
+    from tests.e2e.test_pipeline import REG, regulation
+
+    pipeline = Pipeline(bootstrap_servers, topic_prefix, sqlite_url, tmp_path)
+    try:
+        writers = []
+        for name, stop in (("R1", "sigterm"), ("R2", "sigkill")):
+            worker = pipeline.start_worker()
+            worker.wait_healthy()
+            pipeline.publisher.send_event(REG, regulation(name, "2026-03-02", "jyj"), key="jyj")
+            pipeline.wait_for(lambda o: name in obligations_opened(o), what=f"{name}'s obligation")
+            writer = worker.health()["worker"]["ingest"]["writer"]
+            assert writer["batches"] >= 1 and writer["starts"] == 1 and writer["pid"] not in (None, worker.pid)
+            assert process_state(writer["pid"]) not in (None, "Z")
+            writers.append(writer["pid"])
+            if stop == "sigterm":
+                status, elapsed = stop_with_sigterm(worker)
+                assert status == 0 and elapsed <= STOP_SECONDS, worker.log_tail()
+                assert process_state(writer["pid"]) is None  # the worker waited for it and reaped it
+            else:
+                worker.process.kill()
+                worker.process.wait(30)
+                wait_until(lambda: process_state(writer["pid"]) in (None, "Z"), 10, what="the orphaned writer's end")
+        assert len(set(writers)) == 2
+        assert sorted(obligations_opened(pipeline.output)) == ["R1", "R2"]
+    finally:
+        pipeline.close()
