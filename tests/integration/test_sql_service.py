@@ -105,6 +105,25 @@ def test_batch_opens_completes_and_writes_outbox_rows(setup):
     assert history == ["opened", "completed"]
 
 
+def test_marking_sent_pages_through_many_rows_and_records_each_ones_partition_and_offset(setup):
+    from models.sql.outbox import MARK_SENT_PAGE
+
+    engine, tracker, clock = setup
+    departments = ["jyj", "mzj", "czj"]  # one obligation.opened message each per event
+    count = MARK_SENT_PAGE * 2 + 7  # two full pages and a short one
+    events = [regulation_changed(f"m-{i}", "2026-03-02", departments) for i in range(count // len(departments) + 1)]
+    for start in range(0, len(events), 200):
+        feed(tracker, *events[start:start + 200], start=start)
+    outbox = Outbox(engine)
+    pending = outbox.pending(count)
+    assert len(pending) == count
+    marks = [(message.id, i % 4, 1000 + i) for i, message in enumerate(pending)]
+    assert outbox.mark_sent(marks) == count
+    stored = {r["id"]: (r["sent"], r["partition"], r["offset"]) for r in rows(engine, t.outbox)}
+    assert all(stored[i] == (True, p, o) for i, p, o in marks)
+    assert outbox.pending_count() == len(stored) - count
+
+
 def test_tick_on_sql_sends_reminders_and_one_violation(setup):
     engine, tracker, clock = setup
     feed(tracker, regulation_changed("evt-1", "2026-03-02", ["jyj"]))
