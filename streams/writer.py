@@ -68,11 +68,10 @@ def cause(exc: BaseException) -> str:
 class WriterProcess:
     """The worker's side: one writer process, started on first use and again after it died."""
 
-    def __init__(self, settings: Any, clock: Any, calendar: Any, *, log_level: int | None = None):
+    def __init__(self, settings: Any, clock: Any, calendar: Any):
         self.settings = settings
         self.clock = clock  # models.clock.Clock: the instant each batch is applied at
         self.calendar = calendar  # calendars.LiveCalendar: its snapshot is the writer's
-        self.log_level = log_level
         self._context = multiprocessing.get_context("spawn")  # nothing of the worker's threads or sockets
         self._lock = threading.Lock()
         self._process = None
@@ -128,7 +127,7 @@ class WriterProcess:
             return self._conn
         self._reap()
         ours, theirs = self._context.Pipe()
-        level = self.log_level if self.log_level is not None else logging.getLogger().getEffectiveLevel()
+        level = logging.getLogger().getEffectiveLevel()  # the writer logs as the worker does
         process = self._context.Process(target=serve, args=(theirs, self.settings, level),
                                         name="catalog-tracker-writer", daemon=True)
         process.start()

@@ -192,3 +192,11 @@ class Pipeline:
         self.output.close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of process ``pid`` (R, S, Z...), or None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None

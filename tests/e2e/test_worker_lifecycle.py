@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from streams.broker import free_port, start_local_broker, wait_until
-from tests.e2e.harness import Pipeline
+from tests.e2e.harness import Pipeline, process_state
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -230,16 +230,6 @@ def test_a_worker_started_after_its_notice_file_changed_reschedules_by_itself(bo
         assert [tuple(row) for row in latest] == [("done", 1, 1)]
     finally:
         pipeline.close()
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter of ``pid`` (R, S, Z...), or None when there is no such process."""
-    from pathlib import Path
-
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return None
 
 
 def test_batches_are_applied_by_a_writer_process_that_ends_with_its_worker(bootstrap_servers, topic_prefix,

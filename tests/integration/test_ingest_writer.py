@@ -31,23 +31,12 @@ from streams import writer as writers
 from streams.broker import wait_until
 from streams.ingest import BatchApplier
 from streams.writer import WriterFailure, WriterProcess
+from tests.e2e.harness import process_state
 from tests.e2e.test_poison import refuse_poison
 from tests.fakes import accepted_at, regulation_changed, shanghai
+from tests.integration.test_calendar_reload import NOTICE_2027  # made up: 2027's Spring Festival week
 
 REPO = Path(__file__).resolve().parents[2]
-
-# A made-up 2027 notice (test only): the Spring Festival week, Monday 8 to Friday 12 February, becomes rest days.
-NOTICE_2027 = """
-year: 2027
-notice:
-  title: 测试用 2027 年节假日安排
-  document_number: 国办发明电〔2026〕99号
-  date: 2026-11-01
-rest_days:
-  春节: [2027-02-06, 2027-02-07, 2027-02-08, 2027-02-09, 2027-02-10, 2027-02-11, 2027-02-12]
-make_up_working_days: {}
-"""
-
 
 @pytest.fixture
 def database(database_url):
@@ -144,14 +133,6 @@ def test_a_writer_that_dies_mid_batch_holds_the_stream_and_a_new_writer_applies_
     assert sorted(r["trigger_event_id"] for r in stored(engine, t.obligations.c.trigger_event_id != "warm")) \
         == [f"k-{i}" for i in range(5)]
     engine.dispose()
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter of ``pid`` (R, S, Z...), or None when there is no such process."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return None
 
 
 def test_a_writer_ends_when_its_worker_is_killed_even_in_the_middle_of_a_batch(sqlite_url, tmp_path):
