@@ -4,11 +4,11 @@ One agent (concurrency 1) reads the five input topics, so the messages of a part
 
 Batches overlap: while batch n is applied (by the ingest writer process, ``streams.writer``), Faust gathers
 batch n+1 and this agent decodes it and queues it (one batch waits at most: a third waits in Faust's buffer);
-batches are applied one at a time, in the order read. A message
-is acked, so that Faust may commit its offset, only once its own batch is applied: each message is held
-(``Message.incref``) across Faust's ack at the end of the ``take_events`` step and released when the SQL
-transaction is done. A worker that dies with batch n in flight has committed at most the offsets of batch n-1;
-the rest is replayed, and a replay of what was applied is a no-op.
+batches are applied one at a time, in the order read. A message is acked, so that Faust may commit its
+offset, only once its own batch is applied: each message is held (``Message.incref``) across Faust's ack at
+the end of the ``take_events`` step and released when the SQL transaction is done. A worker that dies with
+batch n in flight has committed at most the offsets of batch n-1; the rest is replayed, and a replay of what
+was applied is a no-op.
 """
 from __future__ import annotations
 

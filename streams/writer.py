@@ -25,7 +25,6 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime
 from typing import Any, Sequence
 
 from models.sql import errors as sql_errors
@@ -156,18 +155,6 @@ class WriterProcess:
 # ---------------------------------------------------------------- the writer process
 
 
-class BatchClock:
-    """The writer's clock: the instant the worker sent with the batch being applied."""
-
-    def __init__(self) -> None:
-        self.instant: datetime | None = None
-
-    def now(self) -> datetime:
-        if self.instant is None:
-            raise RuntimeError("the writer's clock is read before a batch arrived")
-        return self.instant
-
-
 def end_with_parent(parent_pid: int, interval: float = PARENT_CHECK_SECONDS) -> threading.Thread:
     """End this process once ``parent_pid`` is no longer its parent, even while a batch waits on a database that
     does not answer (the pipe's end is only seen between batches): what was not committed is rolled back and,
@@ -188,16 +175,17 @@ def serve(conn, settings: Any, log_level: int) -> None:
     end_with_parent(os.getppid())
     from config.bootstrap import build_tracker
     from config.logs import configure
+    from models.clock import ManualClock, SystemClock
 
     configure(settings, log_level)
-    clock = BatchClock()
+    clock = ManualClock(SystemClock().now())  # set to the worker's instant before each batch
     tracker = build_tracker(settings, clock=clock)
     while True:
         try:
             instant, snapshot, items = conn.recv()
         except EOFError:
             return
-        clock.instant = instant
+        clock.set(instant)
         if snapshot is not None:
             tracker.calendar.follow(snapshot)
         try:

@@ -84,7 +84,7 @@ def create_engine(url: str, **kwargs) -> Engine:
             kwargs.setdefault("executemany_mode", "values_plus_batch")
         return sa.create_engine(url, **kwargs)
     database = parsed.database
-    if database and database != ":memory:":
+    if not is_in_memory(url):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                  "check_same_thread": False}, **kwargs)
